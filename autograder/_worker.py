@@ -1,0 +1,145 @@
+"""The process that runs a student's code for the grader: it executes their answer cells, then calls
+their functions on request and answers with the results (see ``sandbox.py`` for the grader's side).
+
+Nothing the grader decides runs here: this process only executes student code and reports what it did.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import struct
+import sys
+import traceback
+from typing import Any
+
+_HEADER = struct.Struct("!Q")
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _send(fd: int, payload: bytes) -> None:
+    data = _HEADER.pack(len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _limit_resources(memory_bytes: int) -> None:
+    """Cap address space and core dumps, so a memory bomb fails here instead of taking the machine."""
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class _FakeIPython:
+    """Stands in for IPython inside the worker: magics such as ``%matplotlib inline`` do nothing here."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+def _seed_globals(seed: int) -> None:
+    """Every call starts from the same global random state, so hidden global RNG use is reproducible."""
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def _materialise(value: Any) -> Any:
+    """Turn wire stand-ins (environments) into live objects for the student's function."""
+    from autograder.codec import EnvSpecRef
+
+    if isinstance(value, EnvSpecRef):
+        import gymnasium as gym
+
+        return gym.make(value.env_id, max_episode_steps=value.max_episode_steps, **value.kwargs)
+    return value
+
+
+def _after_call(value: Any) -> Any:
+    """What the grader gets back of an argument after the call (arrays and RNGs may change in place)."""
+    import numpy as np
+
+    if isinstance(value, (np.ndarray, np.random.Generator)):
+        return value
+    return None
+
+
+def _describe_exception(error: BaseException) -> dict:
+    frames = traceback.extract_tb(error.__traceback__)
+    student_frames = [f for f in frames if f.filename.startswith("<cell")]
+    lines = traceback.format_list(student_frames[-5:])
+    return {
+        "type": type(error).__name__,
+        "message": str(error)[:2000],
+        "traceback": "".join(lines)[-4000:],
+    }
+
+
+def main() -> None:
+    read_fd, write_fd, memory_bytes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    _limit_resources(memory_bytes)
+    from autograder import codec  # imported before any student code runs
+
+    namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": _FakeIPython}
+    while True:
+        try:
+            (length,) = _HEADER.unpack(_read_exact(read_fd, _HEADER.size))
+            request = codec.loads(_read_exact(read_fd, length))
+        except EOFError:
+            return
+        reply = _handle(request, namespace, codec)
+        try:
+            payload = codec.dumps(reply)
+        except BaseException as error:  # noqa: BLE001 - the result may be anything
+            payload = codec.dumps({"status": "error", "error": {
+                "type": "UnsendableResult", "message": f"the result could not be sent back: {error}",
+                "traceback": ""}})
+        _send(write_fd, payload)
+
+
+def _handle(request: dict, namespace: dict, codec: Any) -> dict:
+    op = request["op"]
+    try:
+        if op == "exec":
+            _seed_globals(request.get("seed", 0))
+            code = compile(request["source"], request["filename"], "exec")
+            exec(code, namespace)  # noqa: S102 - running student code is this process's purpose
+            return {"status": "ok"}
+        if op == "has":
+            return {"status": "ok", "result": {name: name in namespace for name in request["names"]}}
+        if op in ("call", "repeat"):
+            function = namespace.get(request["name"])
+            if function is None:
+                return {"status": "missing", "name": request["name"]}
+            args = [_materialise(a) for a in request["args"]]
+            kwargs = {k: _materialise(v) for k, v in request["kwargs"].items()}
+            _seed_globals(request.get("seed", 0))
+            if op == "call":
+                result = function(*args, **kwargs)
+            else:
+                result = [function(*args, **kwargs) for _ in range(request["times"])]
+            return {"status": "ok", "result": result, "args": [_after_call(a) for a in args]}
+        return {"status": "error", "error": {"type": "ProtocolError", "message": op, "traceback": ""}}
+    except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are student errors too
+        return {"status": "error", "error": _describe_exception(error)}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Grade a notebook outside the student's kernel.
+
+The student's answer cells (nbgrader solution cells) run in a :class:`~autograder.sandbox.Sandbox`; each
+graded test cell then runs here, in the grader's own process, with every name of the assignment's public
+contract bound to a proxy of the student's function. Test cells come from the instructor's version
+(nbgrader restores them before this runs), so neither their code nor the checks they call can be changed by
+the student, and what the student's cells did to numpy or to the checks stays in the sandbox.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib
+import io
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import nbformat
+
+from autograder.checks import judging
+from autograder.framework import CheckFailure
+from autograder.sandbox import Sandbox
+
+ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic")
+CELL_BUDGET_SECONDS = 300.0
+SUBMISSION_BUDGET_SECONDS = 1200.0
+
+
+@dataclass
+class CellVerdict:
+    """The outcome of one graded test cell."""
+
+    grade_id: str
+    max_points: float
+    passed: bool
+    output: str = ""
+    error_name: str = ""
+    error_message: str = ""
+
+    @property
+    def points(self) -> float:
+        return self.max_points if self.passed else 0.0
+
+
+@dataclass
+class NotebookVerdict:
+    """Every graded cell's outcome, plus what happened when the answer cells ran."""
+
+    assignment: str
+    cells: list[CellVerdict] = field(default_factory=list)
+    load_errors: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return sum(cell.points for cell in self.cells)
+
+    @property
+    def max_points(self) -> float:
+        return sum(cell.max_points for cell in self.cells)
+
+
+def assignment_id(name: str) -> str:
+    """``01_tabular_q_learning`` -> ``tabular_q_learning``; raise for a folder that is no assignment."""
+    bare = re.sub(r"^\d+_", "", name)
+    if bare not in ASSIGNMENT_IDS:
+        raise ValueError(f"unknown assignment {name!r}; expected one of {', '.join(ASSIGNMENT_IDS)}")
+    return bare
+
+
+def assignment_module(name: str) -> ModuleType:
+    """The checks module of an assignment."""
+    return importlib.import_module(f"autograder.{assignment_id(name)}")
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_answer_cell(cell) -> bool:
+    return cell.cell_type == "code" and bool(_nbgrader(cell).get("solution"))
+
+
+def is_setup_cell(cell) -> bool:
+    """A read-only instructor cell that is not a test (e.g. the imports); nbgrader restores its source."""
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and bool(meta.get("locked")) and not meta.get("grade") \
+        and not meta.get("solution")
+
+
+def is_graded_test_cell(cell) -> bool:
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def python_source(cell_source: str) -> str:
+    """Cell text with IPython syntax (``%magic``, ``!cmd``) turned into plain Python."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(cell_source)
+
+
+def answer_sources(nb) -> list[tuple[str, str]]:
+    """(filename, python source) of every setup and answer cell, in notebook order: what the sandbox runs."""
+    sources = []
+    for index, cell in enumerate(nb.cells):
+        if is_answer_cell(cell) or is_setup_cell(cell):
+            name = _nbgrader(cell).get("grade_id", f"cell-{index}")
+            try:
+                source = python_source(cell.source)
+            except Exception:  # noqa: BLE001 - a broken cell is the student's; keep it verbatim
+                source = cell.source
+            sources.append((f"<cell {name}>", source))
+    return sources
+
+
+def run_test_cell(source: str, module: ModuleType, sandbox: Sandbox) -> tuple[bool, str, str, str]:
+    """Run one test cell in a fresh namespace of proxies; return (passed, stdout, error name, message)."""
+    namespace = {"__builtins__": builtins, "__name__": "__rlir_grader__"}
+    namespace.update({name: sandbox.function(name) for name in module.CONTRACT})
+    stdout = io.StringIO()
+    try:
+        code = compile(python_source(source), "<graded cell>", "exec")
+        with judging(), contextlib.redirect_stdout(stdout):
+            exec(code, namespace)  # noqa: S102 - the instructor's test cell, restored by nbgrader
+    except CheckFailure as failure:
+        return False, stdout.getvalue(), "CheckFailure", str(failure)
+    except AssertionError as failure:
+        return False, stdout.getvalue(), "AssertionError", str(failure) or "a hidden test failed"
+    except Exception as error:  # noqa: BLE001 - reported as this cell's failure, never the batch's
+        frames = traceback.extract_tb(error.__traceback__)
+        where = "the grader" if any("autograder" in f.filename for f in frames[-1:]) else "this test"
+        return False, stdout.getvalue(), type(error).__name__, f"{error} (raised in {where})"
+    return True, stdout.getvalue(), "", ""
+
+
+def grade_notebook(nb, assignment: str, *, test_cells_from=None,
+                   submission_budget: float = SUBMISSION_BUDGET_SECONDS) -> NotebookVerdict:
+    """Grade every graded test cell of ``nb`` (or of ``test_cells_from``, the trusted copy) outside a kernel."""
+    module = assignment_module(assignment)
+    trusted = test_cells_from if test_cells_from is not None else nb
+    verdict = NotebookVerdict(assignment_id(assignment))
+    deadline = time.monotonic() + submission_budget
+    with Sandbox(answer_sources(nb), **getattr(module, "SANDBOX_OPTIONS", {})) as sandbox:
+        verdict.load_errors = [f"{load.filename}: {load.error}" for load in sandbox.loads if not load.ok]
+        for cell in trusted.cells:
+            if not is_graded_test_cell(cell):
+                continue
+            meta = _nbgrader(cell)
+            result = CellVerdict(meta.get("grade_id", "?"), float(meta.get("points", 0)), False)
+            if time.monotonic() > deadline:
+                result.error_name, result.error_message = "TimeBudgetExceeded", (
+                    f"grading this submission took more than {submission_budget:.0f} s in all; the remaining "
+                    "checks were not run")
+            else:
+                sandbox.ensure_ready()
+                sandbox.set_deadline(min(deadline, time.monotonic() + CELL_BUDGET_SECONDS))
+                ok, output, name, message = run_test_cell(cell.source, module, sandbox)
+                result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
+            verdict.cells.append(result)
+    return verdict
+
+
+def read_notebook(path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)

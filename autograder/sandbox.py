@@ -1,0 +1,288 @@
+"""Run a student's code in a separate, limited process and call it from the grader.
+
+The grader never executes student code itself. A :class:`Sandbox` starts a worker process, runs the
+student's answer cells there, and hands out :class:`StudentFunction` proxies: calling one sends the
+arguments over a pipe, the worker calls the student's function, and the result comes back through the safe
+codec. Whatever the student's code does to numpy, to the checks or to the interpreter stays in the worker;
+an infinite loop, ``sys.exit``, ``os._exit`` or a memory bomb costs that call, never the grader.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder import codec
+
+_HEADER = struct.Struct("!Q")
+DEFAULT_CALL_TIMEOUT = 20.0
+DEFAULT_MEMORY_BYTES = 6 * 1024**3
+
+
+class StudentCodeError(Exception):
+    """The student's code raised, hung, exited, or returned something that cannot be judged."""
+
+    def __init__(self, kind: str, message: str, student_traceback: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.student_traceback = student_traceback
+
+
+class StudentTimeout(StudentCodeError):
+    """A call did not return within its time limit."""
+
+
+class StudentCrash(StudentCodeError):
+    """The process running the student's code ended (``os._exit``, a segfault, out of memory)."""
+
+
+class MissingDefinition(StudentCodeError):
+    """The name the check needs is not defined by the student's answer cells."""
+
+
+@dataclass
+class CellLoad:
+    """What happened when one answer cell ran in the worker."""
+
+    filename: str
+    ok: bool
+    error: str = ""
+
+
+@dataclass
+class Sandbox:
+    """One worker process holding one student's definitions."""
+
+    sources: list[tuple[str, str]]
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
+    load_timeout: float = 60.0
+    memory_bytes: int = DEFAULT_MEMORY_BYTES
+    loads: list[CellLoad] = field(default_factory=list)
+    _process: subprocess.Popen | None = None
+    _to_worker: int = -1
+    _from_worker: int = -1
+    _workdir: tempfile.TemporaryDirectory | None = None
+    _failure: StudentCodeError | None = None
+    _load_failure: StudentCodeError | None = None
+    _deadline: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start a fresh worker and run the student's answer cells in it, in order."""
+        self.close()
+        self._failure = self._load_failure = None
+        parent_read, child_write = os.pipe()
+        child_read, parent_write = os.pipe()
+        self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("RLIR_", "NBGRADER_"))}
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
+                   PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"))
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder._worker", str(child_read), str(child_write),
+             str(self.memory_bytes)],
+            pass_fds=(child_read, child_write), cwd=self._workdir.name, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        os.close(child_read)
+        os.close(child_write)
+        self._to_worker, self._from_worker = parent_write, parent_read
+        self.loads = []
+        deadline = time.monotonic() + self.load_timeout
+        for filename, source in self.sources:
+            remaining = deadline - time.monotonic()
+            try:
+                self._request({"op": "exec", "source": source, "filename": filename}, max(remaining, 0.1))
+                self.loads.append(CellLoad(filename, True))
+            except StudentCrash as error:
+                self.loads.append(CellLoad(filename, False, str(error)))
+                self._failure = self._load_failure = error
+                return
+            except StudentTimeout:
+                error = StudentTimeout("timeout", f"running your answer cells took longer than "
+                                       f"{self.load_timeout:.0f} s; keep long runs out of the answer cells")
+                self.loads.append(CellLoad(filename, False, str(error)))
+                self._failure = self._load_failure = error
+                return
+            except StudentCodeError as error:
+                self.loads.append(CellLoad(filename, False, f"{error}\n{error.student_traceback}".strip()))
+
+    def ensure_ready(self) -> None:
+        """Restart the worker if an earlier check left it dead or poisoned (not if loading itself failed:
+        that would fail the same way again, and every check already reports it)."""
+        if self._load_failure is not None:
+            return
+        if self._process is None or self._process.poll() is not None or self._failure is not None:
+            self.start()
+
+    def set_deadline(self, deadline: float | None) -> None:
+        """A monotonic-clock time after which calls fail at once: one check's whole time budget."""
+        self._deadline = deadline
+
+    def close(self) -> None:
+        """Stop the worker and everything it started."""
+        if self._process is not None:
+            try:
+                os.killpg(self._process.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+            self._process = None
+        for fd in (self._to_worker, self._from_worker):
+            if fd >= 0:
+                os.close(fd)
+        self._to_worker = self._from_worker = -1
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls -------------------------------------------------------------------------------------------
+    def function(self, name: str) -> StudentFunction:
+        """A callable proxy for the student's ``name``."""
+        return StudentFunction(self, name)
+
+    def defines(self, names: list[str]) -> dict[str, bool]:
+        """Which of ``names`` the student's cells define."""
+        self.ensure_ready()
+        return self._request({"op": "has", "names": names}, self.call_timeout)["result"]
+
+    def call(self, name: str, args: tuple, kwargs: dict, *, times: int | None = None,
+             timeout: float | None = None) -> Any:
+        """Call the student's function in the worker; copy in-place changes back into array arguments."""
+        if self._failure is not None:
+            raise type(self._failure)(self._failure.kind, f"{self._failure} (an earlier call already failed "
+                                      "this way, so this check stops calling your code)")
+        if self._process is None:
+            self.start()
+            if self._failure is not None:
+                return self.call(name, args, kwargs, times=times, timeout=timeout)
+        timeout = timeout or self.call_timeout
+        if self._deadline is not None:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._fail(StudentTimeout("timeout", "this check's time budget is used up: your code is "
+                                                "too slow on the check's inputs"))
+            timeout = min(timeout, remaining)
+        request = {"op": "repeat" if times else "call", "name": name, "args": list(args), "kwargs": kwargs}
+        if times:
+            request["times"] = times
+        reply = self._request(request, timeout, name=name)
+        if reply["status"] == "missing":
+            raise MissingDefinition("missing", f"`{name}` is not defined: define it in an answer cell "
+                                    "(the cells between BEGIN SOLUTION and END SOLUTION)")
+        for sent, returned in zip(args, reply["args"]):
+            _copy_back(sent, returned)
+        return reply["result"]
+
+    def _request(self, request: dict, timeout: float, name: str = "") -> dict:
+        try:
+            payload = codec.dumps(request)
+            _write_all(self._to_worker, _HEADER.pack(len(payload)) + payload)
+            header = self._read(_HEADER.size, timeout)
+            (length,) = _HEADER.unpack(header)
+            if length > codec.MAX_MESSAGE_BYTES:
+                raise self._fail(StudentCrash("huge", f"`{name}` returned {length / 1e6:.0f} MB of data; "
+                                              "return only what the function should"))
+            reply = codec.loads(self._read(length, timeout))
+        except (BrokenPipeError, EOFError):
+            code = self._process.wait() if self._process else None
+            raise self._fail(StudentCrash("crash", _describe_exit(code, name))) from None
+        except codec.CodecError as error:
+            raise self._fail(StudentCrash("garbled", f"the result of `{name}` could not be read: {error}"))
+        if reply["status"] == "error":
+            error = reply["error"]
+            raise StudentCodeError("exception", f"{error['type']}: {error['message']}", error["traceback"])
+        return reply
+
+    def _read(self, n: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        chunks = []
+        while n:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._from_worker], [], [], max(remaining, 0))
+            if not ready:
+                self._kill()
+                raise self._fail(StudentTimeout("timeout", f"your code did not return within {timeout:.0f} s "
+                                                "(an infinite loop, or far too much work?)"))
+            chunk = os.read(self._from_worker, min(n, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            try:
+                os.killpg(self._process.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+
+    def _fail(self, error: StudentCodeError) -> StudentCodeError:
+        self._kill()
+        self._failure = error
+        return error
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _describe_exit(code: int | None, name: str) -> str:
+    what = f"while running `{name}`" if name else "while running your answer cells"
+    if code is not None and code < 0:
+        signal_name = {9: "SIGKILL (out of memory?)", 11: "SIGSEGV", 6: "SIGABRT"}.get(-code, f"signal {-code}")
+        return f"the process running your code was killed by {signal_name} {what}"
+    return f"the process running your code exited (code {code}) {what}: do not call os._exit or exit()"
+
+
+def _copy_back(sent: Any, returned: Any) -> None:
+    """Mirror an in-place change the student's function made to an array or RNG argument."""
+    if isinstance(sent, np.ndarray) and isinstance(returned, np.ndarray):
+        if returned.shape == sent.shape and sent.flags.writeable:
+            sent[...] = returned
+    elif isinstance(sent, np.random.Generator) and isinstance(returned, np.random.Generator):
+        sent.bit_generator.state = returned.bit_generator.state
+
+
+class StudentFunction:
+    """A stand-in for a student's function that runs it in the sandbox when called."""
+
+    def __init__(self, sandbox: Sandbox, name: str, timeout: float | None = None) -> None:
+        self._sandbox = sandbox
+        self.__name__ = name
+        self._timeout = timeout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._sandbox.call(self.__name__, args, kwargs, timeout=self._timeout)
+
+    def repeat(self, times: int, *args: Any, **kwargs: Any) -> list:
+        """Call ``times`` times with the same arguments in one round trip (for frequency tests)."""
+        return self._sandbox.call(self.__name__, args, kwargs, times=times, timeout=self._timeout)
+
+    def with_timeout(self, seconds: float) -> StudentFunction:
+        """The same function with a longer time limit per call, for training runs."""
+        return StudentFunction(self._sandbox, self.__name__, seconds)
+
+    def __repr__(self) -> str:
+        return f"<student function {self.__name__}>"
