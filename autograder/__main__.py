@@ -1,0 +1,158 @@
+"""Command line of the autograder.
+
+    python -m autograder grade NOTEBOOK [--assignment ID] [--tests INSTRUCTOR_NOTEBOOK]
+        Grade one submitted notebook outside nbgrader and print each check's result.
+    python -m autograder release [--course DIR]
+        Compile every assignment in source/ into release/ with nbgrader generate_assignment.
+    python -m autograder demo [--course DIR]
+        The main job: build the release, autograde the instructor solutions (and the untouched release) as
+        sample students, write their feedback, and print a score table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.notebook import assignment_id, grade_notebook, read_notebook
+
+SAMPLE_STUDENTS = {"instructor-solution": "source", "untouched-release": "release"}
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the nbgrader CLI in ``course`` with this interpreter's ``bin`` first on PATH (nbgrader runs
+    ``alembic`` as a program)."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    command = [os.path.join(bin_dir, "nbgrader"), *args]
+    result = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+        raise SystemExit(f"nbgrader {' '.join(args)} failed with exit code {result.returncode}")
+    return result
+
+
+def assignments(course: Path) -> list[str]:
+    """Assignment folders under source/, in course order."""
+    return sorted(p.name for p in (course / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def release(course: Path) -> None:
+    """Regenerate release/ from source/ for every assignment."""
+    for name in assignments(course):
+        nbgrader(course, "generate_assignment", name, "--force")
+        print(f"released {name}")
+
+
+def submit_samples(course: Path, name: str) -> None:
+    """Place the instructor solution and the untouched release as two students' submissions."""
+    for student, folder in SAMPLE_STUDENTS.items():
+        target = course / "submitted" / student / name
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for notebook in (course / folder / name).glob("*.ipynb"):
+            shutil.copy(notebook, target / notebook.name)
+
+
+def score_table(course: Path) -> list[tuple[str, str, dict[str, float], float]]:
+    """(assignment, check, {student: score}, max score) for every graded cell, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for name in assignments(course):
+            assignment = gradebook.find_assignment(name)
+            for notebook in assignment.notebooks:
+                for cell in notebook.grade_cells:
+                    if cell.cell_type != "code":
+                        continue
+                    scores = {}
+                    for student in SAMPLE_STUDENTS:
+                        grade = gradebook.find_grade(cell.name, notebook.name, name, student)
+                        scores[student] = grade.score
+                    rows.append((name, cell.name, scores, cell.max_score))
+    return rows
+
+
+def print_table(rows: list[tuple[str, str, dict[str, float], float]]) -> None:
+    students = list(SAMPLE_STUDENTS)
+    header = f"{'assignment':<24} {'check':<32} " + " ".join(f"{s:>20}" for s in students)
+    print(header)
+    print("-" * len(header))
+    totals = {s: 0.0 for s in students}
+    total_max = 0.0
+    for name, check, scores, max_score in rows:
+        cells = " ".join(f"{scores[s]:>9g} / {max_score:<8g}" for s in students)
+        print(f"{name:<24} {check:<32} {cells}")
+        for s in students:
+            totals[s] += scores[s]
+        total_max += max_score
+    print("-" * len(header))
+    print(f"{'total':<24} {'':<32} " + " ".join(f"{totals[s]:>9g} / {total_max:<8g}" for s in students))
+
+
+def demo(course: Path) -> int:
+    release(course)
+    for name in assignments(course):
+        submit_samples(course, name)
+        nbgrader(course, "autograde", name, "--force", "--create")
+        nbgrader(course, "generate_feedback", name, "--force")
+        print(f"graded and wrote feedback for {name}: {course / 'feedback'}")
+    rows = score_table(course)
+    print()
+    print_table(rows)
+    solution_total = sum(r[2]["instructor-solution"] for r in rows)
+    return 0 if solution_total == sum(r[3] for r in rows) else 1
+
+
+def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
+    """Grade a single notebook file and print the result of every graded cell."""
+    assignment = assignment or assignment_id(path.parent.name)
+    submitted = read_notebook(path)
+    trusted = read_notebook(tests) if tests else None
+    if trusted is None:
+        candidates = sorted((Path(__file__).resolve().parent.parent / "source").glob(f"*{assignment}/{path.name}"))
+        if candidates:
+            trusted = read_notebook(candidates[0])
+        else:
+            print("warning: no instructor notebook found; the test cells are taken from the submission itself",
+                  file=sys.stderr)
+    verdict = grade_notebook(submitted, assignment, test_cells_from=trusted)
+    for error in verdict.load_errors:
+        print(f"answer cell error: {error.splitlines()[0]}")
+    for cell in verdict.cells:
+        status = "PASS" if cell.passed else "FAIL"
+        print(f"{status}  {cell.points:g}/{cell.max_points:g}  {cell.grade_id}")
+        if not cell.passed:
+            print("      " + f"{cell.error_name}: {cell.error_message}".replace("\n", "\n      "))
+    print(f"TOTAL {verdict.points:g} / {verdict.max_points:g}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="grade one notebook")
+    grade.add_argument("notebook", type=Path)
+    grade.add_argument("--assignment", help="assignment id (default: the notebook's folder name)")
+    grade.add_argument("--tests", type=Path, help="instructor notebook whose test cells are trusted")
+    for name in ("release", "demo"):
+        sub = commands.add_parser(name)
+        sub.add_argument("--course", type=Path, default=Path.cwd())
+    args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade_one(args.notebook, args.assignment, args.tests)
+    if args.command == "release":
+        release(args.course.resolve())
+        return 0
+    return demo(args.course.resolve())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""The course's Gymnasium environments, registered on import.
+
+* ``rlir/UserSatisfaction-v0``: long-term user satisfaction (clickbait vs satisfaction, RecSim's
+  "choc vs kale"), with the exact optimum by dynamic programming (``rlir.envs.user_satisfaction``).
+* ``rlir/Ranking-v0``: ranking as an MDP (MDPRank) on a synthetic LTR data set with a known oracle scorer
+  (``rlir.envs.ranking``).
+
+Both episodes end by themselves (``terminated=True``) after a fixed number of steps, so no TimeLimit
+wrapper is registered.
+"""
+
+import gymnasium
+
+from rlir.envs.ranking import RankingDataset, RankingEnv, make_ranking_dataset, make_splits
+from rlir.envs.user_satisfaction import UserSatisfactionConfig, UserSatisfactionEnv
+
+USER_SATISFACTION_ID = "rlir/UserSatisfaction-v0"
+RANKING_ID = "rlir/Ranking-v0"
+
+for _env_id, _entry_point in (
+    (USER_SATISFACTION_ID, "rlir.envs.user_satisfaction:UserSatisfactionEnv"),
+    (RANKING_ID, "rlir.envs.ranking:RankingEnv"),
+):
+    if _env_id not in gymnasium.registry:
+        gymnasium.register(id=_env_id, entry_point=_entry_point)
+
+__all__ = [
+    "RANKING_ID",
+    "USER_SATISFACTION_ID",
+    "RankingDataset",
+    "RankingEnv",
+    "UserSatisfactionConfig",
+    "UserSatisfactionEnv",
+    "make_ranking_dataset",
+    "make_splits",
+]
