@@ -36,9 +36,11 @@ GRADING_SETTINGS = dict(
 class CheckFailure(AssertionError):
     """A property of the student's code does not hold; the message says which, where and why."""
 
-    def __init__(self, prop: str, falsifying_input: str, expected: str, got: str, hint: str) -> None:
+    def __init__(self, prop: str, falsifying_input: str, expected: str, got: str, hint: str,
+                 fatal: bool = False) -> None:
         self.prop, self.falsifying_input, self.expected, self.got, self.hint = (
             prop, falsifying_input, expected, got, hint)
+        self.fatal = fatal  # the student's process hung or died: calling it again is pointless
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -88,10 +90,14 @@ def call_student(prop: str, falsifying_input: str, function: Callable, *args: An
     except StudentCodeError as error:
         detail = f"{error}\n            {error.student_traceback.strip()}".rstrip() if error.student_traceback \
             else str(error)
-        raise CheckFailure(prop, falsifying_input, "a normal return", detail, _hint_for(error)) from None
+        raise CheckFailure(prop, falsifying_input, "a normal return", detail, _hint_for(error),
+                           fatal=error.kind in FATAL_KINDS) from None
     except Exception as error:  # noqa: BLE001 - any student exception is a failed property
         raise CheckFailure(prop, falsifying_input, "a normal return", f"{type(error).__name__}: {error}",
                            "run your function on this input yourself and read the traceback") from None
+
+
+FATAL_KINDS = ("timeout", "crash", "huge", "garbled")
 
 
 def _hint_for(error: StudentCodeError) -> str:
@@ -107,17 +113,44 @@ def _hint_for(error: StudentCodeError) -> str:
 def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_examples: int = 100) -> None:
     """Run ``prop`` on examples drawn from ``strategy``; re-raise the shrunk :class:`CheckFailure`."""
 
+    fatal: list[CheckFailure] = []
+
     @settings(max_examples=max_examples, **GRADING_SETTINGS)
     @given(strategy)
     def run(example: Any) -> None:
-        prop(example)
+        if fatal:  # replay the same failure without calling the student's code again
+            raise fatal[0]
+        try:
+            prop(example)
+        except CheckFailure as failure:
+            if failure.fatal:
+                fatal.append(failure)
+            raise
 
     try:
         run()
     except CheckFailure:
         raise
-    except HypothesisException as error:  # an error in the check itself, never the student's fault
-        raise RuntimeError(f"grader error in a property test: {error}") from error
+    except BaseException as error:
+        if fatal:
+            raise fatal[0] from None
+        failure = _first_check_failure(error)
+        if failure is not None:
+            raise failure from None
+        if isinstance(error, HypothesisException):  # an error in the check itself, never the student's
+            raise RuntimeError(f"grader error in a property test: {error}") from error
+        raise
+
+
+def _first_check_failure(error: BaseException) -> CheckFailure | None:
+    """The first CheckFailure inside an exception group (hypothesis reports flaky replays as groups)."""
+    if isinstance(error, CheckFailure):
+        return error
+    for inner in getattr(error, "exceptions", ()):
+        found = _first_check_failure(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def repeat_calls(function: Callable, times: int, *args: Any) -> list:

@@ -117,10 +117,10 @@ def answer_sources(nb) -> list[tuple[str, str]]:
     return sources
 
 
-def run_test_cell(source: str, module: ModuleType, sandbox: Sandbox) -> tuple[bool, str, str, str]:
-    """Run one test cell in a fresh namespace of proxies; return (passed, stdout, error name, message)."""
-    namespace = {"__builtins__": builtins, "__name__": "__rlir_grader__"}
-    namespace.update({name: sandbox.function(name) for name in module.CONTRACT})
+def run_test_cell(source: str, student_objects: dict) -> tuple[bool, str, str, str]:
+    """Run one test cell in a fresh namespace holding only ``student_objects`` (proxies when grading);
+    return (passed, stdout, error name, message)."""
+    namespace = {"__builtins__": builtins, "__name__": "__rlir_grader__", **student_objects}
     stdout = io.StringIO()
     try:
         code = compile(python_source(source), "<graded cell>", "exec")
@@ -158,7 +158,8 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
             else:
                 sandbox.ensure_ready()
                 sandbox.set_deadline(min(deadline, time.monotonic() + CELL_BUDGET_SECONDS))
-                ok, output, name, message = run_test_cell(cell.source, module, sandbox)
+                proxies = {name: sandbox.function(name) for name in module.CONTRACT}
+                ok, output, name, message = run_test_cell(cell.source, proxies)
                 result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
             verdict.cells.append(result)
     return verdict

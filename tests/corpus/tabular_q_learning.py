@@ -1,0 +1,342 @@
+"""Realistic student mistakes (mutants) and differently written correct solutions for assignment 1.
+
+A mutant replaces one answer cell of the instructor solution by a buggy version and names the graded cells
+(checks) that must lose their points. An alternative replaces several answer cells by a correct solution
+written another way; it must keep full marks.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    function: str
+    source: str
+    must_fail: tuple[str, ...]
+
+
+MUTANTS = [
+    Mutant("update_bootstraps_from_terminal", "q_learning_update", '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    target = reward + gamma * np.max(q_table[next_state])
+    q_table[state, action] += alpha * (target - q_table[state, action])
+''', ("update_terminal_vs_truncated", "update_moves_toward_target")),
+    Mutant("update_max_over_wrong_axis", "q_learning_update", '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    best_next = np.max(q_table, axis=0)[next_state % q_table.shape[1]]
+    target = reward if terminated else reward + gamma * best_next
+    q_table[state, action] += alpha * (target - q_table[state, action])
+''', ("update_moves_toward_target", "update_terminal_vs_truncated")),
+    Mutant("update_sign_error", "q_learning_update", '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    target = reward if terminated else reward + gamma * np.max(q_table[next_state])
+    q_table[state, action] += alpha * (q_table[state, action] - target)
+''', ("update_moves_toward_target", "update_alpha_edge_cases")),
+    Mutant("update_not_in_place", "q_learning_update", '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    q_table = q_table.copy()
+    target = reward if terminated else reward + gamma * np.max(q_table[next_state])
+    q_table[state, action] += alpha * (target - q_table[state, action])
+    return q_table
+''', ("update_moves_toward_target", "update_alpha_edge_cases", "update_terminal_vs_truncated")),
+    Mutant("update_max_of_current_state", "q_learning_update", '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    target = reward if terminated else reward + gamma * np.max(q_table[state])
+    q_table[state, action] += alpha * (target - q_table[state, action])
+''', ("update_fixed_point", "update_moves_toward_target")),
+    Mutant("update_discounts_the_reward", "q_learning_update", '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    target = gamma * reward if terminated else gamma * (reward + np.max(q_table[next_state]))
+    q_table[state, action] += alpha * (target - q_table[state, action])
+''', ("update_fixed_point", "update_moves_toward_target")),
+    Mutant("epsilon_greedy_first_maximum", "epsilon_greedy", '''
+def epsilon_greedy(q_values, epsilon, rng):
+    if rng.random() < epsilon:
+        return int(rng.integers(len(q_values)))
+    return int(np.argmax(q_values))
+''', ("epsilon_greedy_ties", "epsilon_greedy_frequencies")),
+    Mutant("epsilon_greedy_wrong_way_round", "epsilon_greedy", '''
+def epsilon_greedy(q_values, epsilon, rng):
+    q_values = np.asarray(q_values)
+    if rng.random() < epsilon:
+        return int(rng.choice(np.flatnonzero(q_values == q_values.max())))
+    return int(rng.integers(len(q_values)))
+''', ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
+    Mutant("epsilon_greedy_explores_only_non_greedy", "epsilon_greedy", '''
+def epsilon_greedy(q_values, epsilon, rng):
+    q_values = np.asarray(q_values)
+    best = np.flatnonzero(q_values == q_values.max())
+    others = np.flatnonzero(q_values != q_values.max())
+    if rng.random() < epsilon and len(others) > 0:
+        return int(rng.choice(others))
+    return int(rng.choice(best))
+''', ("epsilon_greedy_frequencies",)),
+    Mutant("epsilon_greedy_returns_array", "epsilon_greedy", '''
+def epsilon_greedy(q_values, epsilon, rng):
+    q_values = np.asarray(q_values)
+    if rng.random() < epsilon:
+        return rng.integers(len(q_values), size=1)
+    return rng.choice(np.flatnonzero(q_values == q_values.max()), size=1)
+''', ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
+    Mutant("greedy_policy_wrong_axis", "greedy_policy", '''
+def greedy_policy(q_table):
+    return np.argmax(q_table, axis=0)
+''', ("greedy_policy",)),
+    Mutant("value_iteration_mean_instead_of_max", "value_iteration", '''
+def value_iteration(P, gamma, tol=1e-10):
+    n_states, n_actions = len(P), len(P[0])
+    V = np.zeros(n_states)
+    while True:
+        Q = np.zeros((n_states, n_actions))
+        for s in range(n_states):
+            for a in range(n_actions):
+                for prob, s2, r, done in P[s][a]:
+                    Q[s, a] += prob * (r + (0.0 if done else gamma * V[s2]))
+        new_V = Q.mean(axis=1)
+        if np.max(np.abs(new_V - V)) < tol:
+            return new_V, Q
+        V = new_V
+''', ("value_iteration_bellman", "value_iteration_frozenlake")),
+    Mutant("value_iteration_bootstraps_from_terminal", "value_iteration", '''
+def value_iteration(P, gamma, tol=1e-10):
+    n_states, n_actions = len(P), len(P[0])
+    V = np.zeros(n_states)
+    while True:
+        Q = np.zeros((n_states, n_actions))
+        for s in range(n_states):
+            for a in range(n_actions):
+                for prob, s2, r, done in P[s][a]:
+                    Q[s, a] += prob * (r + gamma * V[s2])
+        new_V = Q.max(axis=1)
+        if np.max(np.abs(new_V - V)) < tol:
+            return new_V, Q
+        V = new_V
+''', ("value_iteration_bellman",)),
+    Mutant("value_iteration_fixed_ten_sweeps", "value_iteration", '''
+def value_iteration(P, gamma, tol=1e-10):
+    n_states, n_actions = len(P), len(P[0])
+    V = np.zeros(n_states)
+    for _ in range(10):
+        Q = np.zeros((n_states, n_actions))
+        for s in range(n_states):
+            for a in range(n_actions):
+                for prob, s2, r, done in P[s][a]:
+                    Q[s, a] += prob * (r + (0.0 if done else gamma * V[s2]))
+        V = Q.max(axis=1)
+    return V, Q
+''', ("value_iteration_bellman", "value_iteration_frozenlake")),
+    Mutant("shape_reward_punishes_every_zero", "shape_reward", '''
+def shape_reward(reward, terminated):
+    return -1.0 if reward == 0 else float(reward)
+''', ("shape_reward",)),
+    Mutant("shape_reward_punishes_time_outs_too", "shape_reward", '''
+def shape_reward(reward, terminated):
+    return -1.0 if (reward == 0 and not terminated) or (terminated and reward == 0) else float(reward)
+''', ("shape_reward",)),
+    Mutant("train_unseeded_generator", "train_q_learning", '''
+def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
+    rng = np.random.default_rng()
+    q_table = np.zeros((env.observation_space.n, env.action_space.n))
+    decay = max(1, int(decay_fraction * n_episodes))
+    returns = []
+    for episode in range(n_episodes):
+        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
+        state, _ = env.reset(seed=seed if episode == 0 else None)
+        total, done = 0.0, False
+        while not done:
+            action = epsilon_greedy(q_table[state], epsilon, rng)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
+            total += reward
+            state, done = next_state, terminated or truncated
+        returns.append(total)
+    return q_table, np.array(returns)
+''', ("train_q_learning_interface",)),
+    Mutant("train_records_discounted_returns", "train_q_learning", '''
+def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
+    rng = np.random.default_rng(seed)
+    q_table = np.zeros((env.observation_space.n, env.action_space.n))
+    decay = max(1, int(decay_fraction * n_episodes))
+    returns = []
+    for episode in range(n_episodes):
+        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
+        state, _ = env.reset(seed=seed if episode == 0 else None)
+        total, t, done = 0.0, 0, False
+        while not done:
+            action = epsilon_greedy(q_table[state], epsilon, rng)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
+            total += gamma ** t * reward
+            t += 1
+            state, done = next_state, terminated or truncated
+        returns.append(total)
+    return q_table, np.array(returns)
+''', ("train_q_learning_interface",)),
+    Mutant("train_swaps_alpha_and_gamma", "train_q_learning", '''
+def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
+    rng = np.random.default_rng(seed)
+    q_table = np.zeros((env.observation_space.n, env.action_space.n))
+    decay = max(1, int(decay_fraction * n_episodes))
+    returns = []
+    for episode in range(n_episodes):
+        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
+        state, _ = env.reset(seed=seed if episode == 0 else None)
+        total, done = 0.0, False
+        while not done:
+            action = epsilon_greedy(q_table[state], epsilon, rng)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            q_learning_update(q_table, state, action, reward, next_state, terminated, gamma, alpha)
+            total += reward
+            state, done = next_state, terminated or truncated
+        returns.append(total)
+    return q_table, np.array(returns)
+''', ("q_learning_learns",)),
+    Mutant("train_forgets_to_move_to_next_state", "train_q_learning", '''
+def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
+    rng = np.random.default_rng(seed)
+    q_table = np.zeros((env.observation_space.n, env.action_space.n))
+    decay = max(1, int(decay_fraction * n_episodes))
+    returns = []
+    for episode in range(n_episodes):
+        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
+        state, _ = env.reset(seed=seed if episode == 0 else None)
+        total, done = 0.0, False
+        while not done:
+            action = epsilon_greedy(q_table[state], epsilon, rng)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    return q_table, np.array(returns)
+''', ("q_learning_learns",)),
+]
+
+
+ALTERNATIVES = {
+    # Loops everywhere, Gauss-Seidel value iteration, a hand-written tie-break, epsilon from a precomputed schedule.
+    "loops_and_gauss_seidel": {
+        "value_iteration": '''
+def value_iteration(P, gamma, tol=1e-10):
+    n_states, n_actions = len(P), len(P[0])
+    V = [0.0] * n_states
+    while True:
+        delta = 0.0
+        for s in range(n_states):
+            best = None
+            for a in range(n_actions):
+                total = sum(p * (r + (0.0 if done else gamma * V[s2])) for p, s2, r, done in P[s][a])
+                best = total if best is None or total > best else best
+            delta = max(delta, abs(best - V[s]))
+            V[s] = best
+        if delta < tol * (1 - gamma) / 2 if gamma < 1 else delta < tol:
+            break
+    Q = [[sum(p * (r + (0.0 if done else gamma * V[s2])) for p, s2, r, done in P[s][a])
+          for a in range(n_actions)] for s in range(n_states)]
+    V = [max(row) for row in Q]
+    return np.array(V), np.array(Q)
+''',
+        "q_learning_update": '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    if terminated:
+        target = reward
+    else:
+        best = q_table[next_state, 0]
+        for value in q_table[next_state]:
+            if value > best:
+                best = value
+        target = reward + gamma * best
+    q_table[state, action] = (1 - alpha) * q_table[state, action] + alpha * target
+''',
+        "epsilon_greedy": '''
+def epsilon_greedy(q_values, epsilon, rng):
+    n = len(q_values)
+    explore = rng.random() < epsilon
+    if explore:
+        return int(rng.integers(0, n))
+    best_value = max(q_values)
+    best = [a for a in range(n) if q_values[a] == best_value]
+    return best[int(rng.integers(len(best)))]
+''',
+        "greedy_policy": '''
+def greedy_policy(q_table):
+    policy = []
+    for row in q_table:
+        best = 0
+        for a in range(1, len(row)):
+            if row[a] > row[best]:
+                best = a
+        policy.append(best)
+    return np.array(policy)
+''',
+        "shape_reward": '''
+def shape_reward(reward, terminated):
+    return float(reward) - float(terminated and reward <= 0)
+''',
+        "train_q_learning": '''
+def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
+    rng = np.random.default_rng(seed)
+    q_table = np.zeros((env.observation_space.n, env.action_space.n))
+    n_decay = max(1, int(round(decay_fraction * n_episodes)))
+    schedule = np.concatenate([np.linspace(epsilon_start, epsilon_end, n_decay, endpoint=False),
+                               np.full(max(0, n_episodes - n_decay), epsilon_end)])
+    returns = np.zeros(n_episodes)
+    for episode in range(n_episodes):
+        state, _ = env.reset(seed=seed) if episode == 0 else env.reset()
+        terminated = truncated = False
+        while not (terminated or truncated):
+            action = epsilon_greedy(q_table[state], schedule[episode], rng)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
+            returns[episode] += reward
+            state = next_state
+    return q_table, returns
+''',
+    },
+    # Vectorised: a transition tensor, a random-permutation tie-break, a different use of the random stream.
+    "vectorised": {
+        "value_iteration": '''
+def value_iteration(P, gamma, tol=1e-10):
+    n_states, n_actions = len(P), len(P[0])
+    T = np.zeros((n_states, n_actions, n_states))
+    R = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        for a in range(n_actions):
+            for p, s2, r, done in P[s][a]:
+                R[s, a] += p * r
+                if not done:
+                    T[s, a, s2] += p
+    V = np.zeros(n_states)
+    while True:
+        Q = R + gamma * T @ V
+        new_V = Q.max(axis=1)
+        if np.abs(new_V - V).max() < tol:
+            return new_V, R + gamma * T @ new_V
+        V = new_V
+''',
+        "q_learning_update": '''
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    bootstrap = 0.0 if terminated else gamma * q_table[next_state].max()
+    td_error = reward + bootstrap - q_table[state, action]
+    np.add.at(q_table, (state, action), alpha * td_error)
+''',
+        "epsilon_greedy": '''
+def epsilon_greedy(q_values, epsilon, rng):
+    q_values = np.asarray(q_values, dtype=float)
+    random_action = int(rng.integers(q_values.size))
+    order = rng.permutation(q_values.size)
+    greedy_action = int(order[np.argmax(q_values[order])])
+    return random_action if rng.random() < epsilon else greedy_action
+''',
+        "greedy_policy": '''
+def greedy_policy(q_table):
+    q_table = np.asarray(q_table)
+    return (q_table == q_table.max(axis=1, keepdims=True)).argmax(axis=1)
+''',
+        "shape_reward": '''
+def shape_reward(reward, terminated):
+    return np.where(terminated and reward == 0, -1.0, reward).item()
+''',
+    },
+}

@@ -1,0 +1,139 @@
+"""End to end through the real nbgrader CLI in a temporary course directory: the committed release is what
+generate_assignment makes; the instructor solution gets full marks; the untouched release gets 0 without
+crashing; a cheating, crashing submission gets exactly what its answers deserve; feedback names the
+failing property."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.helpers import ROOT
+
+ASSIGNMENT = "01_tabular_q_learning"
+NOTEBOOK = "tabular_q_learning.ipynb"
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    result = subprocess.run([os.path.join(bin_dir, "nbgrader"), *args], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def comparable(path: Path) -> dict:
+    """A notebook as JSON, for exact comparison."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
+    """Correct answers for shape_reward and greedy_policy only (4 points), plus every trick in the book."""
+    nb = nbformat.read(str(release), as_version=4)
+    solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(solution), 4).cells
+              if c.metadata.get("nbgrader", {}).get("solution")}
+    cheat = '''
+import sys
+import numpy as np
+import autograder.checks
+import autograder.tabular_q_learning as checks
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+for name in dir(checks):
+    if name.startswith("check_"):
+        setattr(checks, name, lambda *a, **k: print("PASSED"))
+autograder.checks.deferred_to_trusted_grader = lambda: True
+sys.stderr.write("DeprecationWarning: noise\\n")
+'''
+    kept = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in ("answer_shape_reward", "answer_greedy_policy"):
+            cell.source = solved[grade_id]
+        if grade_id == "answer_shape_reward":
+            cell.source = cheat + cell.source
+        if grade_id == "update_fixed_point":
+            cell.source = 'print("PASSED update_fixed_point")'
+        if grade_id == "epsilon_greedy_ties":
+            continue  # deleted test cell
+        kept.append(cell)
+    kept.append(nbformat.v4.new_code_cell("print(40)\n40"))
+    kept.append(nbformat.v4.new_code_cell("import sys\nsys.exit(0)"))
+    kept.append(nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    kept.append(nbformat.v4.new_code_cell("print('never reached')"))
+    nb.cells = kept
+    return nb
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    release = course / "release" / ASSIGNMENT / NOTEBOOK
+    solution = course / "source" / ASSIGNMENT / NOTEBOOK
+    for student, notebook in (("solution", solution), ("untouched", release)):
+        target = course / "submitted" / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        shutil.copy(notebook, target / NOTEBOOK)
+    target = course / "submitted" / "adversary" / ASSIGNMENT
+    target.mkdir(parents=True)
+    nbformat.write(adversarial_submission(release, solution), str(target / NOTEBOOK))
+    nbgrader(course, "autograde", ASSIGNMENT, "--force", "--create")
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
+    return course
+
+
+def scores(course: Path, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
+        return {grade.name: grade.score for grade in notebook.grades if grade.cell_type == "code"}
+
+
+def test_committed_release_equals_generated_release(course):
+    generated = course / "release" / ASSIGNMENT / NOTEBOOK
+    assert comparable(ROOT / "release" / ASSIGNMENT / NOTEBOOK) == comparable(generated)
+
+
+def test_release_hides_solutions_and_hidden_tests(course):
+    text = (course / "release" / ASSIGNMENT / NOTEBOOK).read_text()
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "raise NotImplementedError()" in text
+
+
+def test_instructor_solution_gets_full_marks(course):
+    result = scores(course, "solution")
+    assert len(result) == 12 and sum(result.values()) == 40
+
+
+def test_untouched_release_gets_zero(course):
+    result = scores(course, "untouched")
+    assert len(result) == 12 and sum(result.values()) == 0
+
+
+def test_cheating_crashing_submission_gets_exactly_what_its_answers_deserve(course):
+    result = scores(course, "adversary")
+    assert len(result) == 12, "the deleted test cell must still be graded"
+    assert {k: v for k, v in result.items() if v} == {"shape_reward": 2.0, "greedy_policy": 2.0}
+
+
+def test_feedback_names_the_failing_property(course):
+    html = (course / "feedback" / "untouched" / ASSIGNMENT / "tabular_q_learning.html").read_text()
+    assert "Property failed:" in html
+    assert "moves toward the TD target by exactly the factor (1 - alpha)" in html
+    assert "NotImplementedError" in html
+
+
+def test_no_hypothesis_folders_are_left_in_student_folders(course):
+    assert not list(course.rglob(".hypothesis"))

@@ -1,0 +1,135 @@
+"""The first line of defence: student code that hangs, exits, crashes, floods or cheats costs only its own
+points, and never the grader's process."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from autograder.notebook import grade_notebook, read_notebook
+from autograder.sandbox import Sandbox, StudentCodeError, StudentCrash, StudentTimeout
+from tests.helpers import source_notebook
+
+
+def sandbox_with(source: str, **options) -> Sandbox:
+    return Sandbox([("<cell answer_test>", source)], **options)
+
+
+def test_results_and_in_place_changes_come_back():
+    with sandbox_with("def bump(a, rng):\n    a[0] += 1\n    return rng.integers(100)\n") as box:
+        array = np.zeros(3)
+        rng = np.random.default_rng(1)
+        expected = np.random.default_rng(1).integers(100)
+        assert box.call("bump", (array, rng), {}) == expected
+        assert array.tolist() == [1.0, 0.0, 0.0]
+        assert rng.bit_generator.state == (lambda r: (r.integers(100), r.bit_generator.state)[1])(
+            np.random.default_rng(1))
+
+
+def test_infinite_loop_times_out_then_the_next_check_gets_a_fresh_process():
+    with sandbox_with("def spin():\n    while True:\n        pass\n\ndef fine():\n    return 7\n",
+                      call_timeout=1.0) as box:
+        start = time.monotonic()
+        with pytest.raises(StudentTimeout):
+            box.function("spin")()
+        assert time.monotonic() - start < 5
+        with pytest.raises(StudentTimeout):  # the same check stops calling at once
+            box.function("fine")()
+        box.ensure_ready()
+        assert box.function("fine")() == 7
+
+
+@pytest.mark.parametrize("body, kind", [
+    ("import sys\n    sys.exit(3)", "exception"),
+    ("raise SystemExit", "exception"),
+    ("raise KeyboardInterrupt", "exception"),
+    ("raise ValueError('boom')", "exception"),
+    ("import os\n    os._exit(0)", "crash"),
+    ("import os, signal\n    os.kill(os.getpid(), signal.SIGSEGV)", "crash"),
+    ("return bytearray(64 * 2**30)", "exception"),
+])
+def test_exits_crashes_and_memory_bombs_are_reported_not_fatal(body, kind):
+    with sandbox_with(f"def bad():\n    {body}\n", memory_bytes=2 * 1024**3) as box:
+        with pytest.raises(StudentCodeError) as error:
+            box.function("bad")()
+        assert error.value.kind == kind
+        assert isinstance(error.value, StudentCrash) == (kind == "crash")
+
+
+def test_huge_results_are_refused():
+    with sandbox_with("import numpy as np\ndef flood():\n    return np.zeros(40_000_000)\n") as box:
+        with pytest.raises(StudentCrash, match="MB of data"):
+            box.function("flood")()
+
+
+def test_a_top_level_exit_in_an_answer_cell_fails_loading_once_without_retrying():
+    with Sandbox([("<cell answer_a>", "import os\nos._exit(1)\n"), ("<cell answer_b>", "def f():\n    return 1")],
+                 ) as box:
+        assert [load.ok for load in box.loads] == [False]
+        box.ensure_ready()  # does not start again: it would fail the same way
+        with pytest.raises(StudentCrash):
+            box.function("f")()
+
+
+def test_a_broken_cell_does_not_stop_the_next_one_from_loading():
+    with Sandbox([("<cell answer_a>", "def f(:\n"), ("<cell answer_b>", "def g():\n    return 2\n")]) as box:
+        assert [load.ok for load in box.loads] == [False, True]
+        assert box.function("g")() == 2
+
+
+def test_a_missing_function_is_named():
+    with sandbox_with("x = 1\n") as box:
+        with pytest.raises(StudentCodeError, match="`nothing` is not defined"):
+            box.function("nothing")()
+
+
+def test_stderr_noise_and_prints_do_not_disturb_the_protocol():
+    source = "import sys\ndef noisy():\n    print('x' * 100000)\n    sys.stderr.write('warn ' * 100000)\n    return 5\n"
+    with sandbox_with(source) as box:
+        assert box.function("noisy")() == 5
+
+
+def _submission(replacements: dict[str, str]):
+    nb = read_notebook(source_notebook("tabular_q_learning"))
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in replacements:
+            cell.source = replacements[grade_id]
+    return nb
+
+
+def test_patching_numpy_and_the_checks_in_an_answer_cell_earns_nothing():
+    cheat = '''
+import numpy as np
+import autograder.tabular_q_learning as checks
+import autograder.framework as framework
+np.isclose = lambda *a, **k: True
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+checks.check_update_moves_toward_target = lambda f: print("PASSED update_moves_toward_target")
+checks.check_update_fixed_point = lambda f: None
+framework.fail = lambda *a, **k: None
+
+def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
+    q_table[state, action] = 123.0
+'''
+    verdict = grade_notebook(_submission({"answer_q_learning_update": cheat}), "tabular_q_learning")
+    by_id = {cell.grade_id: cell for cell in verdict.cells}
+    for grade_id in ("update_fixed_point", "update_moves_toward_target", "update_alpha_edge_cases",
+                     "update_terminal_vs_truncated"):
+        assert not by_id[grade_id].passed, grade_id
+    assert by_id["shape_reward"].passed and by_id["greedy_policy"].passed
+
+
+def test_an_infinite_loop_costs_only_its_own_checks():
+    spin = "def greedy_policy(q_table):\n    while True:\n        pass\n"
+    nb = _submission({"answer_greedy_policy": spin})
+    start = time.monotonic()
+    verdict = grade_notebook(nb, "tabular_q_learning")
+    by_id = {cell.grade_id: cell for cell in verdict.cells}
+    assert not by_id["greedy_policy"].passed
+    assert "did not return" in by_id["greedy_policy"].error_message
+    assert verdict.points == verdict.max_points - by_id["greedy_policy"].max_points
+    assert time.monotonic() - start < 60
