@@ -55,7 +55,7 @@ def _encode(value: Any, depth: int) -> Any:
             return value
         return {"__float__": repr(value)}
     if isinstance(value, np.ndarray):
-        if value.dtype == object:
+        if value.dtype.kind == "O":
             return {"__opaque__": ["ndarray[object]", _short_repr(value)]}
         buffer = io.BytesIO()
         np.save(buffer, value, allow_pickle=False)
@@ -119,7 +119,7 @@ def _decode(value: Any, depth: int) -> Any:
         return np.load(io.BytesIO(raw), allow_pickle=False)
     if tag == "__npscalar__":
         dtype = np.dtype(payload[0])
-        if dtype == object:
+        if dtype.kind == "O":
             raise CodecError("object scalars are not allowed")
         return dtype.type(_decode(payload[1], depth + 1))
     if tag == "__tuple__":

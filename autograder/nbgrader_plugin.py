@@ -69,8 +69,13 @@ class ResilientExecute(Execute):
 def configure(c) -> None:
     """Install both preprocessors into nbgrader's autograde pipeline (called from nbgrader_config.py)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                        SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
 
     os.environ["RLIR_TRUSTED_GRADER"] = "1"
     c.Autograde.autograde_preprocessors = [

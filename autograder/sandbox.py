@@ -186,7 +186,7 @@ class Sandbox:
         if reply["status"] == "missing":
             raise MissingDefinition("missing", f"`{name}` is not defined: define it in an answer cell "
                                     "(the cells between BEGIN SOLUTION and END SOLUTION)")
-        for sent, returned in zip(args, reply["args"]):
+        for sent, returned in zip(args, reply["args"], strict=False):
             _copy_back(sent, returned)
         return reply["result"]
 
@@ -204,7 +204,7 @@ class Sandbox:
             code = self._process.wait() if self._process else None
             raise self._fail(StudentCrash("crash", _describe_exit(code, name))) from None
         except codec.CodecError as error:
-            raise self._fail(StudentCrash("garbled", f"the result of `{name}` could not be read: {error}"))
+            raise self._fail(StudentCrash("garbled", f"the result of `{name}` could not be read: {error}")) from None
         if reply["status"] == "error":
             error = reply["error"]
             raise StudentCodeError("exception", f"{error['type']}: {error['message']}", error["traceback"])

@@ -8,8 +8,7 @@ from autograder import tabular_q_learning as checks
 from autograder.framework import CheckFailure
 from autograder.notebook import grade_notebook, read_notebook
 from tests.corpus.tabular_q_learning import ALTERNATIVES, MUTANTS
-from tests.helpers import (graded_cells, load_in_process, replace_function, run_cells, solution_sources,
-                           source_notebook)
+from tests.helpers import graded_cells, load_in_process, replace_function, run_cells, solution_sources, source_notebook
 
 ASSIGNMENT = "tabular_q_learning"
 
