@@ -98,15 +98,31 @@ def main() -> None:
     from autograder import codec  # imported before any student code runs
 
     namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": _FakeIPython}
+    handles: dict[int, Any] = {}
+
+    def register(obj: Any) -> int:
+        handles[len(handles) + 1] = obj
+        return len(handles)
+
+    def resolve(ref_id: int) -> Any:
+        if ref_id not in handles:
+            raise codec.CodecError(f"stale reference {ref_id}")
+        return handles[ref_id]
+
     while True:
         try:
             (length,) = _HEADER.unpack(_read_exact(read_fd, _HEADER.size))
-            request = codec.loads(_read_exact(read_fd, length))
+            data = _read_exact(read_fd, length)
         except EOFError:
             return
-        reply = _handle(request, namespace, codec)
         try:
-            payload = codec.dumps(reply)
+            request = codec.loads(data, resolve=resolve)
+        except BaseException as error:  # noqa: BLE001 - e.g. a fixture that failed to build
+            reply = {"status": "error", "error": _describe_exception(error)}
+        else:
+            reply = _handle(request, namespace)
+        try:
+            payload = codec.dumps(reply, register=register)
         except BaseException as error:  # noqa: BLE001 - the result may be anything
             payload = codec.dumps({"status": "error", "error": {
                 "type": "UnsendableResult", "message": f"the result could not be sent back: {error}",
@@ -114,7 +130,7 @@ def main() -> None:
         _send(write_fd, payload)
 
 
-def _handle(request: dict, namespace: dict, codec: Any) -> dict:
+def _handle(request: dict, namespace: dict) -> dict:
     op = request["op"]
     try:
         if op == "exec":
@@ -136,6 +152,16 @@ def _handle(request: dict, namespace: dict, codec: Any) -> dict:
             else:
                 result = [function(*args, **kwargs) for _ in range(request["times"])]
             return {"status": "ok", "result": result, "args": [_after_call(a) for a in args]}
+        if op == "getattr":
+            return {"status": "ok", "result": getattr(request["target"], request["name"])}
+        if op == "call_ref":
+            args = [_materialise(a) for a in request["args"]]
+            kwargs = {k: _materialise(v) for k, v in request["kwargs"].items()}
+            _seed_globals(request.get("seed", 0))
+            return {"status": "ok", "result": request["target"](*args, **kwargs), "args": [None] * len(args)}
+        if op == "grads":
+            return {"status": "ok", "result": {name: (None if p.grad is None else p.grad.detach().clone())
+                                               for name, p in request["target"].named_parameters()}}
         return {"status": "error", "error": {"type": "ProtocolError", "message": op, "traceback": ""}}
     except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are student errors too
         return {"status": "error", "error": _describe_exception(error)}

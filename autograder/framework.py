@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import HypothesisException  # noqa: E402
 
-from autograder.sandbox import StudentCodeError, StudentFunction  # noqa: E402
+from autograder.sandbox import RemoteRef, StudentCodeError, StudentFunction  # noqa: E402
 
 GRADING_SETTINGS = dict(
     derandomize=True,
@@ -182,3 +182,28 @@ def as_array(prop: str, falsifying_input: str, value: Any, *, shape: tuple | Non
         fail(prop, falsifying_input, f"{what} with finite numbers", array, "look for a division by zero or an "
              "overflow")
     return array
+
+
+# ---------------------------------------------------------------------------------------------------------
+# torch helpers: the same check code works on real objects (in the kernel) and on sandbox references
+# ---------------------------------------------------------------------------------------------------------
+def remote(value: Any) -> Any:
+    """The object to call methods on: for a tensor that came back from the sandbox, the student's original
+    (with its graph), e.g. ``remote(loss).backward()``; anything else is returned unchanged."""
+    if hasattr(value, "__dict__") and "_rlir_remote" in value.__dict__:
+        return value.__dict__["_rlir_remote"]
+    return value
+
+
+def had_grad_fn(tensor: Any) -> bool:
+    """Whether a tensor the student returned is attached to a computation graph."""
+    if hasattr(tensor, "__dict__") and "_rlir_had_grad_fn" in tensor.__dict__:
+        return bool(tensor.__dict__["_rlir_had_grad_fn"])
+    return getattr(tensor, "grad_fn", None) is not None
+
+
+def gradients(module: Any) -> dict:
+    """``{parameter name: gradient or None}`` of a torch module, wherever it lives."""
+    if isinstance(module, RemoteRef):
+        return module._rlir_sandbox.remote("grads", module)
+    return {name: None if p.grad is None else p.grad.detach().clone() for name, p in module.named_parameters()}

@@ -183,12 +183,44 @@ class Sandbox:
         if times:
             request["times"] = times
         reply = self._request(request, timeout, name=name)
+        return self._finish_call(name, args, reply)
+
+    def _finish_call(self, name: str, args: tuple, reply: dict) -> Any:
         if reply["status"] == "missing":
             raise MissingDefinition("missing", f"`{name}` is not defined: define it in an answer cell "
                                     "(the cells between BEGIN SOLUTION and END SOLUTION)")
         for sent, returned in zip(args, reply["args"], strict=False):
             _copy_back(sent, returned)
-        return reply["result"]
+        return self._bind(reply["result"])
+
+    def remote(self, op: str, target: RemoteRef, timeout: float | None = None, **fields: Any) -> Any:
+        """Apply ``op`` (getattr, call_ref, grads) to an object that lives in the worker."""
+        if self._failure is not None:
+            raise type(self._failure)(self._failure.kind, f"{self._failure} (an earlier call already failed "
+                                      "this way, so this check stops calling your code)")
+        timeout = timeout or self.call_timeout
+        if self._deadline is not None:
+            timeout = min(timeout, max(self._deadline - time.monotonic(), 0.01))
+        request = {"op": op, "target": target, **fields}
+        reply = self._request(request, timeout, name=f"{target._rlir_type}.{fields.get('name', op)}")
+        return self._bind(reply["result"])
+
+    def _bind(self, value: Any) -> Any:
+        """Turn reference stubs in a decoded reply into live :class:`RemoteRef` proxies."""
+        if isinstance(value, codec.RefStub):
+            return RemoteRef(self, value.ref_id, value.type_name, value.text)
+        if isinstance(value, list):
+            return [self._bind(v) for v in value]
+        if isinstance(value, tuple):
+            items = [self._bind(v) for v in value]
+            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+        if isinstance(value, dict):
+            return {k: self._bind(v) for k, v in value.items()}
+        stub = getattr(value, "__dict__", {}).get("_rlir_stub") if hasattr(value, "__dict__") else None
+        if isinstance(stub, codec.RefStub):
+            value.__dict__["_rlir_ref_id"] = stub.ref_id
+            value.__dict__["_rlir_remote"] = RemoteRef(self, stub.ref_id, "Tensor", "")
+        return value
 
     def _request(self, request: dict, timeout: float, name: str = "") -> dict:
         try:
@@ -263,6 +295,31 @@ def _copy_back(sent: Any, returned: Any) -> None:
             sent[...] = returned
     elif isinstance(sent, np.random.Generator) and isinstance(returned, np.random.Generator):
         sent.bit_generator.state = returned.bit_generator.state
+
+
+class RemoteRef:
+    """An object that lives in the student's process (their network, a distribution, a tensor's graph):
+    attribute access and calls are forwarded to the worker, results come back as data or as more refs."""
+
+    def __init__(self, sandbox: Sandbox, ref_id: int, type_name: str, text: str) -> None:
+        self.__dict__.update(_rlir_sandbox=sandbox, _rlir_ref_id=ref_id, _rlir_type=type_name, _rlir_text=text)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._rlir_sandbox.remote("getattr", self, name=name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._rlir_sandbox.remote("call_ref", self, args=list(args), kwargs=kwargs)
+
+    def __len__(self) -> int:
+        return int(self._rlir_sandbox.remote("getattr", self, name="__len__")())
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._rlir_sandbox.remote("getattr", self, name="__getitem__")(key)
+
+    def __repr__(self) -> str:
+        return f"<student {self._rlir_type} {self._rlir_text}>"
 
 
 class StudentFunction:

@@ -5,34 +5,15 @@ failing property."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.e2e import autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
-ASSIGNMENT = "01_tabular_q_learning"
 NOTEBOOK = "tabular_q_learning.ipynb"
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    result = subprocess.run([os.path.join(bin_dir, "nbgrader"), *args], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
-def comparable(path: Path) -> dict:
-    """A notebook as JSON, for exact comparison."""
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
@@ -74,66 +55,49 @@ sys.stderr.write("DeprecationWarning: noise\\n")
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    release = course / "release" / ASSIGNMENT / NOTEBOOK
-    solution = course / "source" / ASSIGNMENT / NOTEBOOK
-    for student, notebook in (("solution", solution), ("untouched", release)):
-        target = course / "submitted" / student / ASSIGNMENT
-        target.mkdir(parents=True)
-        shutil.copy(notebook, target / NOTEBOOK)
-    target = course / "submitted" / "adversary" / ASSIGNMENT
-    target.mkdir(parents=True)
-    nbformat.write(adversarial_submission(release, solution), str(target / NOTEBOOK))
-    nbgrader(course, "autograde", ASSIGNMENT, "--force", "--create")
-    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
-    return course
-
-
-def scores(course: Path, student: str) -> dict[str, float]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
-        return {grade.name: grade.score for grade in notebook.grades if grade.cell_type == "code"}
+def course(tmp_path_factory) -> tuple[Path, str]:
+    course, folder, solution, release = make_course(tmp_path_factory.mktemp("course"), "tabular_q_learning")
+    submit(course, folder, "solution", solution, NOTEBOOK)
+    submit(course, folder, "untouched", release, NOTEBOOK)
+    submit(course, folder, "adversary", adversarial_submission(release, solution), NOTEBOOK)
+    autograde_and_feedback(course, folder)
+    return course, folder
 
 
 def test_committed_release_equals_generated_release(course):
-    generated = course / "release" / ASSIGNMENT / NOTEBOOK
-    assert comparable(ROOT / "release" / ASSIGNMENT / NOTEBOOK) == comparable(generated)
+    course, folder = course
+    assert same_notebook(ROOT / "release" / folder / NOTEBOOK, course / "release" / folder / NOTEBOOK)
 
 
 def test_release_hides_solutions_and_hidden_tests(course):
-    text = (course / "release" / ASSIGNMENT / NOTEBOOK).read_text()
+    course, folder = course
+    text = (course / "release" / folder / NOTEBOOK).read_text()
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert "raise NotImplementedError()" in text
 
 
 def test_instructor_solution_gets_full_marks(course):
-    result = scores(course, "solution")
+    result = scores(*course, NOTEBOOK, "solution")
     assert len(result) == 12 and sum(result.values()) == 40
 
 
 def test_untouched_release_gets_zero(course):
-    result = scores(course, "untouched")
+    result = scores(*course, NOTEBOOK, "untouched")
     assert len(result) == 12 and sum(result.values()) == 0
 
 
 def test_cheating_crashing_submission_gets_exactly_what_its_answers_deserve(course):
-    result = scores(course, "adversary")
+    result = scores(*course, NOTEBOOK, "adversary")
     assert len(result) == 12, "the deleted test cell must still be graded"
     assert {k: v for k, v in result.items() if v} == {"shape_reward": 2.0, "greedy_policy": 2.0}
 
 
 def test_feedback_names_the_failing_property(course):
-    html = (course / "feedback" / "untouched" / ASSIGNMENT / "tabular_q_learning.html").read_text()
+    html = feedback_html(*course, "untouched", NOTEBOOK)
     assert "Property failed:" in html
     assert "moves toward the TD target by exactly the factor (1 - alpha)" in html
     assert "NotImplementedError" in html
 
 
 def test_no_hypothesis_folders_are_left_in_student_folders(course):
-    assert not list(course.rglob(".hypothesis"))
+    assert not list(course[0].rglob(".hypothesis"))
