@@ -22,6 +22,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
                             ".pytest_cache"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.Execute.kernel_name = "python3"  # the environment's own kernel, whatever a submission's metadata says
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
 

@@ -9,6 +9,7 @@ an infinite loop, ``sys.exit``, ``os._exit`` or a memory bomb costs that call, n
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import struct
@@ -87,8 +88,8 @@ class Sandbox:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
                    PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"))
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder._worker", str(child_read), str(child_write),
-             str(self.memory_bytes)],
+            [*_network_jail(), sys.executable, "-I", "-m", "autograder._worker", str(child_read),
+             str(child_write), str(self.memory_bytes)],
             pass_fds=(child_read, child_write), cwd=self._workdir.name, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -271,6 +272,17 @@ class Sandbox:
         self._kill()
         self._failure = error
         return error
+
+
+@functools.cache
+def _network_jail() -> tuple[str, ...]:
+    """``unshare --net --`` where the machine allows it: the worker then has no network at all (not even
+    loopback). Elsewhere nothing, and the worker runs with the grader's network."""
+    try:
+        subprocess.run(["unshare", "--net", "--", "true"], check=True, capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return ("unshare", "--net", "--")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -133,3 +133,23 @@ def test_an_infinite_loop_costs_only_its_own_checks():
     assert "did not return" in by_id["greedy_policy"].error_message
     assert verdict.points == verdict.max_points - by_id["greedy_policy"].max_points
     assert time.monotonic() - start < 60
+
+
+def test_student_code_has_no_network():
+    import socket
+
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot make a network namespace")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    source = ("import socket\ndef reach(port):\n    s = socket.socket()\n    s.settimeout(2)\n"
+              "    return s.connect_ex(('127.0.0.1', port))\n")
+    try:
+        with sandbox_with(source) as box:
+            assert box.function("reach")(port) != 0
+    finally:
+        server.close()
