@@ -4,6 +4,9 @@
         Grade one submitted notebook outside nbgrader and print each check's result.
     python -m autograder release [--course DIR]
         Compile every assignment in source/ into release/ with nbgrader generate_assignment.
+    python -m autograder batch ASSIGNMENT [--course DIR] [--workers N] [--db URL] [--engine local|dask]
+        Grade every submission of ASSIGNMENT in parallel, each isolated; write the gradebook, autograded/
+        and feedback/; print a summary. Exit 2 if grading itself failed.
     python -m autograder demo [--course DIR]
         The main job: build the release, autograde the instructor solutions (and the untouched release) as
         sample students, write their feedback, and print a score table.
@@ -134,6 +137,24 @@ def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
     return 0
 
 
+def run_batch(args: argparse.Namespace) -> int:
+    from autograder.batch import InfrastructureError, batch_grade, summary, write_report
+
+    try:
+        results = batch_grade(args.course, args.assignment, workers=args.workers, db_url=args.db,
+                              engine=args.engine, address=args.address, timeout=args.timeout)
+    except InfrastructureError as error:
+        print(f"grading infrastructure failed: {error}", file=sys.stderr)
+        return 2
+    max_points = sum(float(c.metadata.get("nbgrader", {}).get("points", 0))
+                     for path in (args.course / "source" / args.assignment).glob("*.ipynb")
+                     for c in read_notebook(path).cells if c.metadata.get("nbgrader", {}).get("grade"))
+    print(summary(results, max_points))
+    if args.report:
+        write_report(results, args.report)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,7 +166,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("release", "demo"):
         sub = commands.add_parser(name)
         sub.add_argument("--course", type=Path, default=Path.cwd())
+    batch = commands.add_parser("batch", help="grade a whole class in parallel")
+    batch.add_argument("assignment", help="assignment folder, e.g. 01_tabular_q_learning")
+    batch.add_argument("--course", type=Path, default=Path.cwd())
+    batch.add_argument("--workers", type=int, default=2)
+    batch.add_argument("--db", help="nbgrader db_url (default: the course's SQLite gradebook)")
+    batch.add_argument("--engine", choices=("local", "dask"), default="local")
+    batch.add_argument("--address", help="address of a running Dask scheduler (default: a local cluster)")
+    batch.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission")
+    batch.add_argument("--report", type=Path, help="write a JSON report of the batch here")
     args = parser.parse_args(argv)
+    if args.command == "batch":
+        return run_batch(args)
     if args.command == "grade":
         return grade_one(args.notebook, args.assignment, args.tests)
     if args.command == "release":
