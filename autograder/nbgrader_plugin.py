@@ -68,10 +68,12 @@ class ResilientExecute(Execute):
 
 def configure(c) -> None:
     """Install both preprocessors into nbgrader's autograde pipeline (called from nbgrader_config.py)."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
+        ClearHiddenTests,
+        GetGrades,
         IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
@@ -81,3 +83,5 @@ def configure(c) -> None:
     c.Autograde.autograde_preprocessors = [
         ResilientExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
+    # Feedback shows each graded cell's verdict, never the source of its hidden tests.
+    c.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

@@ -101,3 +101,10 @@ def test_feedback_names_the_failing_property(course):
 
 def test_no_hypothesis_folders_are_left_in_student_folders(course):
     assert not list(course[0].rglob(".hypothesis"))
+
+
+def test_feedback_never_shows_hidden_tests(course):
+    html = feedback_html(*course, "solution", NOTEBOOK)
+    assert "PASSED update_moves_toward_target" in html
+    for hidden in ("BEGIN HIDDEN TESTS", "_expected = 1.0 + 0.5", "with gamma=0, V(s) = max_a E[r]"):
+        assert hidden not in html
