@@ -151,7 +151,8 @@ def merge_result(gradebook, course: Path, folder: str, result: SubmissionResult)
         gradebook.remove_submission(folder, result.student)
     except Exception:  # noqa: BLE001 - nbgrader raises MissingEntry when there is none yet
         gradebook.db.rollback()
-    submission = gradebook.add_submission(folder, result.student)
+    with gradebook.db.no_autoflush:  # nbgrader's add_submission warns under SQLAlchemy 2 autoflush
+        submission = gradebook.add_submission(folder, result.student)
     for notebook in submission.notebooks:
         for grade in notebook.grades:
             grade.auto_score = result.scores.get(notebook.name, {}).get(grade.name, 0.0) if result.ok else 0.0
