@@ -84,11 +84,15 @@ class Sandbox:
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
         self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
+        if _unprivileged_user() is not None:
+            os.chown(self._workdir.name, *_unprivileged_user())
         env = {key: value for key, value in os.environ.items() if not key.startswith(("RLIR_", "NBGRADER_"))}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
-                   PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"))
+                   PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"),
+                   HOME=self._workdir.name, MPLCONFIGDIR=os.path.join(self._workdir.name, ".matplotlib"))
         self._process = subprocess.Popen(
-            [*_network_jail(), sys.executable, "-I", "-m", "autograder._worker", str(child_read),
+            [*_network_jail(), *_drop_privileges(), sys.executable, "-I", "-m", "autograder._worker",
+             str(child_read),
              str(child_write), str(self.memory_bytes)],
             pass_fds=(child_read, child_write), cwd=self._workdir.name, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -283,6 +287,29 @@ def _network_jail() -> tuple[str, ...]:
     except (OSError, subprocess.SubprocessError):
         return ()
     return ("unshare", "--net", "--")
+
+
+@functools.cache
+def _unprivileged_user() -> tuple[int, int] | None:
+    """(uid, gid) of ``nobody`` when the grader runs as root, so student code cannot write the grader's
+    files (the checks, the gradebook, other students' work); None otherwise."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+    import shutil
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return (entry.pw_uid, entry.pw_gid) if shutil.which("setpriv") else None
+
+
+def _drop_privileges() -> tuple[str, ...]:
+    user = _unprivileged_user()
+    if user is None:
+        return ()
+    return ("setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--")
 
 
 def _write_all(fd: int, data: bytes) -> None:

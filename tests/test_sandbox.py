@@ -153,3 +153,19 @@ def test_student_code_has_no_network():
             assert box.function("reach")(port) != 0
     finally:
         server.close()
+
+
+def test_student_code_cannot_rewrite_the_checks_or_the_gradebook(tmp_path):
+    import autograder.framework
+    from autograder.sandbox import _unprivileged_user
+
+    if _unprivileged_user() is None:
+        pytest.skip("the grader does not run as root here, so there is no other user to run students as")
+    gradebook = tmp_path / "gradebook.db"
+    gradebook.write_text("grades")
+    source = ("def tamper(paths):\n    done = []\n    for path in paths:\n        try:\n"
+              "            open(path, 'a').write('# pwned')\n            done.append(path)\n"
+              "        except OSError:\n            pass\n    return done\n")
+    with sandbox_with(source) as box:
+        assert box.function("tamper")([autograder.framework.__file__, str(gradebook)]) == []
+    assert gradebook.read_text() == "grades"
