@@ -7,6 +7,10 @@
     python -m autograder batch ASSIGNMENT [--course DIR] [--workers N] [--db URL] [--engine local|dask]
         Grade every submission of ASSIGNMENT in parallel, each isolated; write the gradebook, autograded/
         and feedback/; print a summary. Exit 2 if grading itself failed.
+    python -m autograder gradescope NOTEBOOK --assignment ID --tests INSTRUCTOR_NOTEBOOK --results results.json
+        Grade one notebook and write Gradescope's results.json.
+    python -m autograder gradescope-zip ASSIGNMENT_FOLDER --out autograder.zip
+        Build the zip to upload as a Gradescope autograder for one assignment.
     python -m autograder demo [--course DIR]
         The main job: build the release, autograde the instructor solutions (and the untouched release) as
         sample students, write their feedback, and print a score table.
@@ -175,7 +179,26 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--address", help="address of a running Dask scheduler (default: a local cluster)")
     batch.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission")
     batch.add_argument("--report", type=Path, help="write a JSON report of the batch here")
+    gradescope = commands.add_parser("gradescope", help="grade one notebook into Gradescope's results.json")
+    gradescope.add_argument("notebook", type=Path)
+    gradescope.add_argument("--assignment", required=True)
+    gradescope.add_argument("--tests", type=Path, required=True, help="the instructor notebook")
+    gradescope.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
+    package = commands.add_parser("gradescope-zip", help="build a Gradescope autograder zip")
+    package.add_argument("assignment", help="assignment folder, e.g. 01_tabular_q_learning")
+    package.add_argument("--out", type=Path, default=Path("autograder.zip"))
     args = parser.parse_args(argv)
+    if args.command == "gradescope":
+        from autograder.gradescope import grade_to_results
+
+        report = grade_to_results(args.notebook, args.assignment, args.tests, args.results)
+        print(f"score {report['score']:g}; results written to {args.results}")
+        return 0
+    if args.command == "gradescope-zip":
+        from autograder.gradescope import build_zip
+
+        print(f"wrote {build_zip(args.assignment, args.out)}")
+        return 0
     if args.command == "batch":
         return run_batch(args)
     if args.command == "grade":

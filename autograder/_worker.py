@@ -133,6 +133,8 @@ def main() -> None:
 def _handle(request: dict, namespace: dict) -> dict:
     op = request["op"]
     try:
+        if op == "ping":
+            return {"status": "ok"}
         if op == "exec":
             _seed_globals(request.get("seed", 0))
             code = compile(request["source"], request["filename"], "exec")

@@ -38,6 +38,11 @@ class StudentCodeError(Exception):
         self.student_traceback = student_traceback
 
 
+class SandboxUnavailable(RuntimeError):
+    """The worker could not start before any student code ran: the grading machine's fault, never the
+    student's (e.g. the grader's Python is not readable by the unprivileged user)."""
+
+
 class StudentTimeout(StudentCodeError):
     """A call did not return within its time limit."""
 
@@ -101,6 +106,7 @@ class Sandbox:
         os.close(child_read)
         os.close(child_write)
         self._to_worker, self._from_worker = parent_write, parent_read
+        self._handshake()
         self.loads = []
         deadline = time.monotonic() + self.load_timeout
         for filename, source in self.sources:
@@ -120,6 +126,15 @@ class Sandbox:
                 return
             except StudentCodeError as error:
                 self.loads.append(CellLoad(filename, False, f"{error}\n{error.student_traceback}".strip()))
+
+    def _handshake(self) -> None:
+        """Check the worker answers before any student code runs; if not, it is an infrastructure error."""
+        try:
+            self._request({"op": "ping"}, 60.0)
+        except StudentCodeError as error:
+            self.close()
+            raise SandboxUnavailable(f"the sandbox worker did not start ({error}); check that the grader's "
+                                     f"Python ({sys.executable}) is readable by the sandbox user") from None
 
     def ensure_ready(self) -> None:
         """Restart the worker if an earlier check left it dead or poisoned (not if loading itself failed:

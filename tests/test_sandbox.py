@@ -169,3 +169,12 @@ def test_student_code_cannot_rewrite_the_checks_or_the_gradebook(tmp_path):
     with sandbox_with(source) as box:
         assert box.function("tamper")([autograder.framework.__file__, str(gradebook)]) == []
     assert gradebook.read_text() == "grades"
+
+
+def test_a_worker_that_cannot_start_is_an_infrastructure_error_not_a_student_failure(monkeypatch):
+    import autograder.sandbox as sandbox
+    from autograder.sandbox import SandboxUnavailable
+
+    monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python")
+    with pytest.raises(SandboxUnavailable, match="did not start"):
+        sandbox_with("def f():\n    return 1\n").start()
