@@ -37,10 +37,12 @@ def _send(fd: int, payload: bytes) -> None:
 
 
 def _limit_resources(memory_bytes: int) -> None:
-    """Cap address space and core dumps, so a memory bomb fails here instead of taking the machine."""
+    """Cap address space, processes and core dumps, so a bomb fails here instead of taking the machine."""
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # A fork bomb stops here (counted per user: the sandbox user is not root, so the limit holds).
+    resource.setrlimit(resource.RLIMIT_NPROC, (512, 512))
 
 
 class _FakeIPython:

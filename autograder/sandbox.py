@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,7 @@ class Sandbox:
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     load_timeout: float = 60.0
     memory_bytes: int = DEFAULT_MEMORY_BYTES
+    hidden_paths: tuple[str, ...] | None = None  # default: the course's sensitive paths, see hidden_paths()
     loads: list[CellLoad] = field(default_factory=list)
     _process: subprocess.Popen | None = None
     _to_worker: int = -1
@@ -96,7 +98,8 @@ class Sandbox:
                    PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"),
                    HOME=self._workdir.name, MPLCONFIGDIR=os.path.join(self._workdir.name, ".matplotlib"))
         self._process = subprocess.Popen(
-            [*_network_jail(), *_drop_privileges(), sys.executable, "-I", "-m", "autograder._worker",
+            [*_jail(self.hidden_paths if self.hidden_paths is not None else sensitive_paths()),
+             *_drop_privileges(), sys.executable, "-I", "-m", "autograder._worker",
              str(child_read),
              str(child_write), str(self.memory_bytes)],
             pass_fds=(child_read, child_write), cwd=self._workdir.name, env=env,
@@ -295,13 +298,40 @@ class Sandbox:
 
 @functools.cache
 def _network_jail() -> tuple[str, ...]:
-    """``unshare --net --`` where the machine allows it: the worker then has no network at all (not even
-    loopback). Elsewhere nothing, and the worker runs with the grader's network."""
+    """``unshare --net --mount --`` where the machine allows it: the worker then has no network at all (not
+    even loopback) and a private view of the file system. Elsewhere nothing."""
     try:
-        subprocess.run(["unshare", "--net", "--", "true"], check=True, capture_output=True, timeout=10)
+        subprocess.run(["unshare", "--net", "--mount", "--", "true"], check=True, capture_output=True,
+                       timeout=10)
     except (OSError, subprocess.SubprocessError):
         return ()
-    return ("unshare", "--net", "--")
+    return ("unshare", "--net", "--mount", "--")
+
+
+_HIDE_SCRIPT = ('n=$1; shift; while [ "$n" -gt 0 ]; do p=$1; shift; n=$((n-1)); '
+                'if [ -d "$p" ]; then mount -t tmpfs -o size=4k,mode=755 none "$p" || exit 97; '
+                'elif [ -e "$p" ]; then mount --bind /dev/null "$p" || exit 97; fi; done; exec "$@"')
+
+SENSITIVE_NAMES = ("source", "submitted", "autograded", "feedback", "gradebook.db")
+
+
+def sensitive_paths() -> tuple[str, ...]:
+    """What student code must not read: instructor notebooks (solutions, hidden tests), other students'
+    work and the gradebook, in the current course folder and in this package's repository, plus any listed
+    in ``RLIR_HIDE_PATHS`` (``os.pathsep``-separated)."""
+    roots = {Path.cwd(), Path(__file__).resolve().parent.parent}
+    paths = [root / name for root in roots for name in SENSITIVE_NAMES]
+    paths += [Path(p) for p in os.environ.get("RLIR_HIDE_PATHS", "").split(os.pathsep) if p]
+    return tuple(sorted({str(p.resolve()) for p in paths if p.exists()}))
+
+
+def _jail(hidden: tuple[str, ...]) -> tuple[str, ...]:
+    """The command prefix that isolates the worker: own network and mount namespaces, ``hidden`` paths
+    covered by empty ones."""
+    prefix = _network_jail()
+    if not prefix:
+        return ()
+    return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", str(len(hidden)), *hidden)
 
 
 @functools.cache

@@ -3,7 +3,9 @@ points, and never the grader's process."""
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +178,44 @@ def test_a_worker_that_cannot_start_is_an_infrastructure_error_not_a_student_fai
     monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python")
     with pytest.raises(SandboxUnavailable, match="did not start"):
         sandbox_with("def f():\n    return 1\n").start()
+
+
+def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot make mount namespaces")
+    course = Path(tempfile.mkdtemp(prefix="rlir-course-"))
+    course.chmod(0o755)
+    (course / "source").mkdir()
+    (course / "source" / "hidden.ipynb").write_text("### BEGIN HIDDEN TESTS secret")
+    (course / "gradebook.db").write_text("all the grades")
+    for path in (course / "source", course / "source" / "hidden.ipynb", course / "gradebook.db"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    source = ("import os\ndef peek(course):\n    found = []\n    for root, _, files in os.walk(course):\n"
+              "        for name in files:\n            found.append(open(os.path.join(root, name)).read())\n"
+              "    return found\n")
+    box = Sandbox([("<cell answer_p>", source)], hidden_paths=(str(course / "source"), str(course / "gradebook.db")))
+    with box:
+        assert box.function("peek")(str(course)) == [""]  # the gradebook reads empty, source/ is empty
+    assert "secret" in (course / "source" / "hidden.ipynb").read_text()
+
+
+def test_the_default_hidden_paths_cover_this_course():
+    from autograder.sandbox import sensitive_paths
+
+    root = Path(__file__).resolve().parent.parent
+    assert str(root / "source") in sensitive_paths()
+
+
+def test_a_fork_bomb_is_contained():
+    from autograder.sandbox import _unprivileged_user
+
+    if _unprivileged_user() is None:
+        pytest.skip("process limits per user only bind a non-root sandbox user")
+    source = ("import os\ndef bomb():\n    children = 0\n    try:\n        for _ in range(100000):\n"
+              "            if os.fork() == 0:\n                import time\n                time.sleep(30)\n"
+              "                os._exit(0)\n            children += 1\n    except OSError:\n        return children\n"
+              "    return children\n")
+    with sandbox_with(source, call_timeout=60.0) as box:
+        assert box.function("bomb")() < 600
