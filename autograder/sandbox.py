@@ -91,15 +91,16 @@ class Sandbox:
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
         self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
-        if _unprivileged_user() is not None:
-            os.chown(self._workdir.name, *_unprivileged_user())
+        user = _unprivileged_user()
+        if user is not None:
+            os.chown(self._workdir.name, *user)
         env = {key: value for key, value in os.environ.items() if not key.startswith(("RLIR_", "NBGRADER_"))}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
                    PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"),
                    HOME=self._workdir.name, MPLCONFIGDIR=os.path.join(self._workdir.name, ".matplotlib"))
         self._process = subprocess.Popen(
             [*_jail(self.hidden_paths if self.hidden_paths is not None else sensitive_paths()),
-             *_drop_privileges(), sys.executable, "-I", "-m", "autograder._worker",
+             *_drop_privileges(user), sys.executable, "-I", "-m", "autograder._worker",
              str(child_read),
              str(child_write), str(self.memory_bytes)],
             pass_fds=(child_read, child_write), cwd=self._workdir.name, env=env,
@@ -298,14 +299,15 @@ class Sandbox:
 
 @functools.cache
 def _network_jail() -> tuple[str, ...]:
-    """``unshare --net --mount --`` where the machine allows it: the worker then has no network at all (not
-    even loopback) and a private view of the file system. Elsewhere nothing."""
+    """``unshare --net --mount --pid --fork --`` where the machine allows it: the worker then has no network
+    at all (not even loopback), a private view of the file system, and its own process namespace, so that
+    nothing it starts (even after ``setsid``) outlives it. Elsewhere nothing."""
+    command = ("unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--")
     try:
-        subprocess.run(["unshare", "--net", "--mount", "--", "true"], check=True, capture_output=True,
-                       timeout=10)
+        subprocess.run([*command, "true"], check=True, capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return ()
-    return ("unshare", "--net", "--mount", "--")
+    return command
 
 
 _HIDE_SCRIPT = ('n=$1; shift; while [ "$n" -gt 0 ]; do p=$1; shift; n=$((n-1)); '
@@ -335,23 +337,24 @@ def _jail(hidden: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _unprivileged_user() -> tuple[int, int] | None:
-    """(uid, gid) of ``nobody`` when the grader runs as root, so student code cannot write the grader's
-    files (the checks, the gradebook, other students' work); None otherwise."""
-    if os.geteuid() != 0:
-        return None
-    import pwd
+def _can_drop_privileges() -> bool:
     import shutil
 
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+def _unprivileged_user() -> tuple[int, int] | None:
+    """A fresh (uid, gid) for one worker when the grader runs as root, None otherwise. Student code then
+    cannot write the grader's files (the checks, the gradebook, other students' work), and per-user limits
+    (processes) are its own: one submission's fork bomb cannot starve another's worker."""
+    if not _can_drop_privileges():
         return None
-    return (entry.pw_uid, entry.pw_gid) if shutil.which("setpriv") else None
+    import secrets
+
+    return 400_000 + secrets.randbelow(1_000_000), 65534
 
 
-def _drop_privileges() -> tuple[str, ...]:
-    user = _unprivileged_user()
+def _drop_privileges(user: tuple[int, int] | None) -> tuple[str, ...]:
     if user is None:
         return ()
     return ("setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--")

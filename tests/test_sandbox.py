@@ -219,3 +219,36 @@ def test_a_fork_bomb_is_contained():
               "    return children\n")
     with sandbox_with(source, call_timeout=60.0) as box:
         assert box.function("bomb")() < 600
+
+
+def test_processes_that_leave_the_process_group_die_with_the_worker():
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot make process namespaces")
+    beacon = Path(tempfile.mkdtemp(prefix="rlir-beacon-"))
+    beacon.chmod(0o777)
+    source = ("import os, time\ndef escape(path):\n    if os.fork() == 0:\n        os.setsid()\n"
+              "        while True:\n            open(path, 'a').write('.')\n            time.sleep(0.05)\n"
+              "    time.sleep(0.5)\n    return 1\n")
+    with sandbox_with(source) as box:
+        assert box.function("escape")(str(beacon / "alive")) == 1
+    time.sleep(0.5)
+    size = (beacon / "alive").stat().st_size
+    time.sleep(1.0)
+    assert (beacon / "alive").stat().st_size == size, "an escaped process is still running"
+
+
+def test_one_submissions_fork_bomb_does_not_starve_another_submission():
+    from autograder.sandbox import _unprivileged_user
+
+    if _unprivileged_user() is None:
+        pytest.skip("per-sandbox users need a root grader")
+    bomb = ("import os, time\ndef bomb():\n    n = 0\n    try:\n        while True:\n            if os.fork() == 0:\n"
+            "                time.sleep(60)\n                os._exit(0)\n            n += 1\n    except OSError:\n"
+            "        return n\n")
+    polite = "import os\ndef fork_once():\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n" \
+             "    os.waitpid(pid, 0)\n    return 1\n"
+    with sandbox_with(bomb, call_timeout=60.0) as attacker, sandbox_with(polite) as victim:
+        assert attacker.function("bomb")() > 100  # its children are alive until its sandbox closes
+        assert victim.function("fork_once")() == 1
