@@ -14,7 +14,7 @@ import sys
 import traceback
 from typing import Any
 
-_HEADER = struct.Struct("!Q")
+_HEADER = struct.Struct("!QQ")  # payload length, request id
 
 
 def _read_exact(fd: int, n: int) -> bytes:
@@ -28,8 +28,8 @@ def _read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _send(fd: int, payload: bytes) -> None:
-    data = _HEADER.pack(len(payload)) + payload
+def _send(fd: int, request_id: int, payload: bytes) -> None:
+    data = _HEADER.pack(len(payload), request_id) + payload
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -96,6 +96,7 @@ def _describe_exception(error: BaseException) -> dict:
 
 def main() -> None:
     read_fd, write_fd, memory_bytes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    worker_pid = os.getpid()
     _limit_resources(memory_bytes)
     from autograder import codec  # imported before any student code runs
 
@@ -113,7 +114,7 @@ def main() -> None:
 
     while True:
         try:
-            (length,) = _HEADER.unpack(_read_exact(read_fd, _HEADER.size))
+            length, request_id = _HEADER.unpack(_read_exact(read_fd, _HEADER.size))
             data = _read_exact(read_fd, length)
         except EOFError:
             return
@@ -123,13 +124,15 @@ def main() -> None:
             reply = {"status": "error", "error": _describe_exception(error)}
         else:
             reply = _handle(request, namespace)
+        if os.getpid() != worker_pid:  # a process the student forked came back here: it must not answer
+            os._exit(0)
         try:
             payload = codec.dumps(reply, register=register)
         except BaseException as error:  # noqa: BLE001 - the result may be anything
             payload = codec.dumps({"status": "error", "error": {
                 "type": "UnsendableResult", "message": f"the result could not be sent back: {error}",
                 "traceback": ""}})
-        _send(write_fd, payload)
+        _send(write_fd, request_id, payload)
 
 
 def _handle(request: dict, namespace: dict) -> dict:

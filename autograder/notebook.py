@@ -138,8 +138,9 @@ def run_test_cell(source: str, student_objects: dict) -> tuple[bool, str, str, s
 
 
 def grade_notebook(nb, assignment: str, *, test_cells_from=None,
-                   submission_budget: float = SUBMISSION_BUDGET_SECONDS) -> NotebookVerdict:
-    """Grade every graded test cell of ``nb`` (or of ``test_cells_from``, the trusted copy) outside a kernel."""
+                   submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None) -> NotebookVerdict:
+    """Grade every graded test cell of ``nb`` (or of ``test_cells_from``, the trusted copy) outside a kernel;
+    ``only`` limits grading to those grade ids."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
@@ -150,6 +151,8 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
             if not is_graded_test_cell(cell):
                 continue
             meta = _nbgrader(cell)
+            if only is not None and meta.get("grade_id") not in only:
+                continue
             result = CellVerdict(meta.get("grade_id", "?"), float(meta.get("points", 0)), False)
             if time.monotonic() > deadline:
                 result.error_name, result.error_message = "TimeBudgetExceeded", (

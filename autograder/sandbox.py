@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder import codec
 
-_HEADER = struct.Struct("!Q")
+_HEADER = struct.Struct("!QQ")  # payload length, request id
 DEFAULT_CALL_TIMEOUT = 20.0
 DEFAULT_MEMORY_BYTES = 6 * 1024**3
 
@@ -82,6 +82,7 @@ class Sandbox:
     _failure: StudentCodeError | None = None
     _load_failure: StudentCodeError | None = None
     _deadline: float | None = None
+    _sequence: int = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,20 +91,21 @@ class Sandbox:
         self._failure = self._load_failure = None
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
-        self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
         user = _unprivileged_user()
-        if user is not None:
-            os.chown(self._workdir.name, *user)
+        jail = _jail(self.hidden_paths if self.hidden_paths is not None else sensitive_paths(), user)
+        if jail:
+            workdir = JAILED_WORKDIR  # made by the jail inside the worker's own, empty /tmp
+        else:
+            self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
+            workdir = self._workdir.name
         env = {key: value for key, value in os.environ.items() if not key.startswith(("RLIR_", "NBGRADER_"))}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
-                   PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(self._workdir.name, ".hyp"),
-                   HOME=self._workdir.name, MPLCONFIGDIR=os.path.join(self._workdir.name, ".matplotlib"))
+                   PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(workdir, ".hyp"),
+                   HOME=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"), TMPDIR=workdir)
         self._process = subprocess.Popen(
-            [*_jail(self.hidden_paths if self.hidden_paths is not None else sensitive_paths()),
-             *_drop_privileges(user), sys.executable, "-I", "-m", "autograder._worker",
-             str(child_read),
-             str(child_write), str(self.memory_bytes)],
-            pass_fds=(child_read, child_write), cwd=self._workdir.name, env=env,
+            [*jail, *_drop_privileges(user), sys.executable, "-I", "-m", "autograder._worker",
+             str(child_read), str(child_write), str(self.memory_bytes)],
+            pass_fds=(child_read, child_write), cwd="/" if jail else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -247,15 +249,21 @@ class Sandbox:
         return value
 
     def _request(self, request: dict, timeout: float, name: str = "") -> dict:
+        self._sequence += 1
+        deadline = time.monotonic() + timeout
         try:
             payload = codec.dumps(request)
-            _write_all(self._to_worker, _HEADER.pack(len(payload)) + payload)
-            header = self._read(_HEADER.size, timeout)
-            (length,) = _HEADER.unpack(header)
-            if length > codec.MAX_MESSAGE_BYTES:
-                raise self._fail(StudentCrash("huge", f"`{name}` returned {length / 1e6:.0f} MB of data; "
-                                              "return only what the function should"))
-            reply = codec.loads(self._read(length, timeout))
+            _write_all(self._to_worker, _HEADER.pack(len(payload), self._sequence) + payload)
+            while True:  # replies to other requests (e.g. sent by a process the student forked) are dropped
+                header = self._read(_HEADER.size, deadline - time.monotonic(), timeout)
+                length, reply_id = _HEADER.unpack(header)
+                if length > codec.MAX_MESSAGE_BYTES:
+                    raise self._fail(StudentCrash("huge", f"`{name}` returned {length / 1e6:.0f} MB of data; "
+                                                  "return only what the function should"))
+                data = self._read(length, deadline - time.monotonic(), timeout)
+                if reply_id == self._sequence:
+                    reply = codec.loads(data)
+                    break
         except (BrokenPipeError, EOFError):
             code = self._process.wait() if self._process else None
             raise self._fail(StudentCrash("crash", _describe_exit(code, name))) from None
@@ -266,8 +274,8 @@ class Sandbox:
             raise StudentCodeError("exception", f"{error['type']}: {error['message']}", error["traceback"])
         return reply
 
-    def _read(self, n: int, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
+    def _read(self, n: int, remaining: float, timeout: float) -> bytes:
+        deadline = time.monotonic() + max(remaining, 0.0)
         chunks = []
         while n:
             remaining = deadline - time.monotonic()
@@ -310,9 +318,15 @@ def _network_jail() -> tuple[str, ...]:
     return command
 
 
-_HIDE_SCRIPT = ('n=$1; shift; while [ "$n" -gt 0 ]; do p=$1; shift; n=$((n-1)); '
-                'if [ -d "$p" ]; then mount -t tmpfs -o size=4k,mode=755 none "$p" || exit 97; '
-                'elif [ -e "$p" ]; then mount --bind /dev/null "$p" || exit 97; fi; done; exec "$@"')
+JAILED_WORKDIR = "/tmp/rlir-student"
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# Run by root inside the new namespaces: cover each hidden path (a folder by an empty tmpfs, a file by
+# /dev/null), give the worker fresh scratch folders, make its working folder, then exec the worker.
+_HIDE_SCRIPT = ('owner=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do p=$1; shift; n=$((n-1)); '
+                'if [ -d "$p" ]; then mount -t tmpfs -o size=64m,mode=1777 none "$p" || exit 97; '
+                'elif [ -e "$p" ]; then mount --bind /dev/null "$p" || exit 97; fi; done; '
+                f'mkdir -p {JAILED_WORKDIR} && chown "$owner" {JAILED_WORKDIR} && chmod 700 {JAILED_WORKDIR} '
+                f'&& cd {JAILED_WORKDIR} && "$@"; exit $?')  # the shell stays PID 1, the worker a normal process
 
 SENSITIVE_NAMES = ("source", "submitted", "autograded", "feedback", "gradebook.db")
 
@@ -327,13 +341,15 @@ def sensitive_paths() -> tuple[str, ...]:
     return tuple(sorted({str(p.resolve()) for p in paths if p.exists()}))
 
 
-def _jail(hidden: tuple[str, ...]) -> tuple[str, ...]:
-    """The command prefix that isolates the worker: own network and mount namespaces, ``hidden`` paths
-    covered by empty ones."""
+def _jail(hidden: tuple[str, ...], user: tuple[int, int] | None) -> tuple[str, ...]:
+    """The command prefix that isolates the worker: its own network, mount and process namespaces, the
+    ``hidden`` paths and the scratch folders (``/tmp`` ...) covered by empty ones."""
     prefix = _network_jail()
     if not prefix:
         return ()
-    return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", str(len(hidden)), *hidden)
+    covered = (*hidden, *(d for d in SCRATCH_DIRS if os.path.isdir(d)))
+    owner = f"{user[0]}:{user[1]}" if user else "0:0"
+    return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, str(len(covered)), *covered)
 
 
 @functools.cache
@@ -369,6 +385,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _describe_exit(code: int | None, name: str) -> str:
     what = f"while running `{name}`" if name else "while running your answer cells"
+    if code is not None and code > 128 and _network_jail():
+        code = -(code - 128)  # the jail's shell reports a signal as 128 + its number
     if code is not None and code < 0:
         signal_name = {9: "SIGKILL (out of memory?)", 11: "SIGSEGV", 6: "SIGABRT"}.get(-code, f"signal {-code}")
         return f"the process running your code was killed by {signal_name} {what}"

@@ -3,6 +3,7 @@ points, and never the grader's process."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -185,7 +186,7 @@ def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
 
     if not _network_jail():
         pytest.skip("this machine cannot make mount namespaces")
-    course = Path(tempfile.mkdtemp(prefix="rlir-course-"))
+    course = Path(tempfile.mkdtemp(prefix="scratch-course-", dir=Path(__file__).parent))  # not under /tmp
     course.chmod(0o755)
     (course / "source").mkdir()
     (course / "source" / "hidden.ipynb").write_text("### BEGIN HIDDEN TESTS secret")
@@ -196,9 +197,30 @@ def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
               "        for name in files:\n            found.append(open(os.path.join(root, name)).read())\n"
               "    return found\n")
     box = Sandbox([("<cell answer_p>", source)], hidden_paths=(str(course / "source"), str(course / "gradebook.db")))
-    with box:
-        assert box.function("peek")(str(course)) == [""]  # the gradebook reads empty, source/ is empty
-    assert "secret" in (course / "source" / "hidden.ipynb").read_text()
+    try:
+        with box:
+            assert box.function("peek")(str(course)) == [""]  # the gradebook reads empty, source/ is empty
+        assert "secret" in (course / "source" / "hidden.ipynb").read_text()
+    finally:
+        shutil.rmtree(course)
+
+
+def test_student_code_gets_its_own_empty_tmp():
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot make mount namespaces")
+    leftover = Path(tempfile.mkdtemp(prefix="leftover-"))
+    leftover.chmod(0o755)
+    (leftover / "solution.ipynb").write_text("BEGIN SOLUTION")
+    (leftover / "solution.ipynb").chmod(0o644)
+    source = "import os\ndef look(path):\n    return os.path.exists(path), sorted(os.listdir('/tmp'))\n"
+    try:
+        with sandbox_with(source) as box:
+            exists, listing = box.function("look")(str(leftover / "solution.ipynb"))
+        assert exists is False and listing == ["rlir-student"]
+    finally:
+        shutil.rmtree(leftover)
 
 
 def test_the_default_hidden_paths_cover_this_course():
@@ -226,7 +248,7 @@ def test_processes_that_leave_the_process_group_die_with_the_worker():
 
     if not _network_jail():
         pytest.skip("this machine cannot make process namespaces")
-    beacon = Path(tempfile.mkdtemp(prefix="rlir-beacon-"))
+    beacon = Path(tempfile.mkdtemp(prefix="scratch-beacon-", dir=Path(__file__).parent))  # not under /tmp
     beacon.chmod(0o777)
     source = ("import os, time\ndef escape(path):\n    if os.fork() == 0:\n        os.setsid()\n"
               "        while True:\n            open(path, 'a').write('.')\n            time.sleep(0.05)\n"
@@ -236,7 +258,9 @@ def test_processes_that_leave_the_process_group_die_with_the_worker():
     time.sleep(0.5)
     size = (beacon / "alive").stat().st_size
     time.sleep(1.0)
-    assert (beacon / "alive").stat().st_size == size, "an escaped process is still running"
+    still_growing = (beacon / "alive").stat().st_size != size
+    shutil.rmtree(beacon)
+    assert not still_growing, "an escaped process is still running"
 
 
 def test_one_submissions_fork_bomb_does_not_starve_another_submission():

@@ -1,0 +1,48 @@
+"""Each attack in the adversarial corpus is scored as it deserves: it loses the cells it targets, keeps
+what it earned, never leaks instructor-only text, and leaves the checks on disk untouched."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+import autograder.tabular_q_learning
+from autograder.notebook import grade_notebook, read_notebook
+from tests.corpus.adversarial import ATTACKS
+from tests.helpers import source_notebook
+
+SECRETS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "SQLite format")
+
+
+def submission(cells: dict[str, str]):
+    nb = read_notebook(source_notebook("tabular_q_learning"))
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in cells:
+            cell.source = cells[grade_id]
+    return nb
+
+
+def test_the_corpus_has_at_least_twenty_attacks():
+    assert len(ATTACKS) >= 20 and len({a.name for a in ATTACKS}) == len(ATTACKS)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
+def test_attack_is_scored_as_it_deserves(attack):
+    checks_file = autograder.tabular_q_learning.__file__
+    before = hashlib.sha256(open(checks_file, "rb").read()).hexdigest()
+    trusted = read_notebook(source_notebook("tabular_q_learning"))
+    verdict = grade_notebook(submission(attack.cells), "tabular_q_learning", test_cells_from=trusted,
+                             only=set(attack.loses) | set(attack.keeps))
+    by_id = {cell.grade_id: cell for cell in verdict.cells}
+    for grade_id in attack.loses:
+        assert not by_id[grade_id].passed, f"{attack.name} kept the points of {grade_id}"
+    for grade_id in attack.keeps:
+        assert by_id[grade_id].passed, f"{attack.name} cost the points of {grade_id}: {by_id[grade_id].error_message}"
+    if attack.message:
+        assert attack.message in by_id[attack.loses[0]].error_message
+    if attack.secret_free:
+        text = " ".join(c.error_message + c.output for c in verdict.cells)
+        assert not any(secret in text for secret in SECRETS), "instructor-only text leaked into feedback"
+    assert hashlib.sha256(open(checks_file, "rb").read()).hexdigest() == before
