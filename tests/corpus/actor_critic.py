@@ -1,0 +1,303 @@
+"""Realistic student mistakes (mutants) and differently written correct solutions for assignment 6.
+
+A mutant replaces one answer cell of the instructor solution by a buggy version and names the graded cells
+that must lose their points. An alternative replaces several answer cells by a correct solution written
+another way; it must keep full marks.
+"""
+
+from tests.corpus.tabular_q_learning import Mutant
+
+# train_a2c of the instructor solution with one line changed, for the training mutants.
+_TRAIN_HEAD = '''
+def train_a2c(n_envs, total_steps, config, seed):
+    torch.manual_seed(seed)
+    envs = gym.make_vec(config.get("env_id", "CartPole-v1"), num_envs=n_envs, vectorization_mode="sync")
+    obs_dim = envs.single_observation_space.shape[0]
+    n_actions = envs.single_action_space.n
+    layers, last = [], obs_dim
+    for size in config["hidden_sizes"]:
+        layers += [nn.Linear(last, size), nn.Tanh()]
+        last = size
+    policy = nn.Sequential(*layers, nn.Linear(last, n_actions))
+    value_net = ValueNetwork(obs_dim, config["hidden_sizes"])
+    parameters = list(policy.parameters()) + list(value_net.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=config["learning_rate"])
+    n_steps = config["n_steps"]
+    obs = torch.as_tensor(envs.reset(seed=SEED_ARGUMENT)[0], dtype=torch.float32)
+    autoreset = np.zeros(n_envs, dtype=bool)
+    running_return = np.zeros(n_envs)
+    episode_returns = []
+    steps_done = 0
+    for _ in range(-(-total_steps // (n_envs * n_steps))):
+        rollout_obs = torch.zeros(n_steps, n_envs, obs_dim)
+        actions = torch.zeros(n_steps, n_envs, dtype=torch.long)
+        rewards, terminated, truncated = (torch.zeros(n_steps, n_envs) for _ in range(3))
+        real = torch.zeros(n_steps, n_envs, dtype=torch.bool)
+        for t in range(n_steps):
+            with torch.no_grad():
+                action = torch.distributions.Categorical(logits=policy(obs)).sample()
+            next_obs, reward, term, trunc, _ = envs.step(action.numpy())
+            rollout_obs[t], actions[t], real[t] = obs, action, torch.as_tensor(REAL_MASK)
+            rewards[t] = torch.as_tensor(reward, dtype=torch.float32)
+            terminated[t] = torch.as_tensor(TERMINATED, dtype=torch.float32)
+            truncated[t] = torch.as_tensor(trunc, dtype=torch.float32)
+            running_return[~autoreset] += reward[~autoreset]
+            ended = (term | trunc) & ~autoreset
+            for index in np.flatnonzero(ended):
+                episode_returns.append(float(running_return[index]))
+                running_return[index] = 0.0
+            autoreset = ended
+            obs = torch.as_tensor(next_obs, dtype=torch.float32)
+        steps_done += n_steps * n_envs
+        values = value_net(rollout_obs)
+        with torch.no_grad():
+            advantages, returns = gae(rewards, values.detach(), value_net(obs), terminated, truncated,
+                                      config["gamma"], config["gae_lambda"])
+        distribution = torch.distributions.Categorical(logits=policy(rollout_obs))
+        loss = (actor_loss(distribution.log_prob(actions)[real], advantages[real], distribution.entropy()[real],
+                           config["entropy_coef"])
+                + config["value_coef"] * critic_loss(values[real], returns[real]))
+        for group in optimizer.param_groups:
+            group["lr"] = config["learning_rate"] * max(0.0, 1.0 - steps_done / total_steps)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(parameters, config["max_grad_norm"])
+        optimizer.step()
+    envs.close()
+    return policy, value_net, np.array(episode_returns)
+'''
+
+
+def _train(seed="seed", real="~autoreset", terminated="term") -> str:
+    return (_TRAIN_HEAD.replace("SEED_ARGUMENT", seed).replace("REAL_MASK", real)
+            .replace("TERMINATED", terminated))
+
+
+_GAE_TEMPLATE = '''
+def gae(rewards, values, last_values, terminated, truncated, gamma, lam):
+    values = values.detach()
+    next_values = torch.cat([values[1:], last_values.detach().reshape(1, -1)])
+    deltas = rewards + gamma * (1.0 - BOOTSTRAP_CUT) * next_values - values
+    continues = 1.0 - torch.clamp(RECURSION_CUT, max=1.0)
+    advantages = torch.zeros_like(deltas)
+    running = torch.zeros_like(deltas[0])
+    for t in reversed(range(deltas.shape[0])):
+        running = deltas[t] + gamma * lam * continues[t] * running
+        advantages[t] = running
+    return advantages, advantages + values
+'''
+
+
+def _gae(bootstrap_cut="terminated", recursion_cut="terminated + truncated") -> str:
+    return _GAE_TEMPLATE.replace("BOOTSTRAP_CUT", bootstrap_cut).replace("RECURSION_CUT", recursion_cut)
+
+
+MUTANTS = [
+    Mutant("actor_advantages_not_detached", "actor_loss", '''
+def actor_loss(log_probs, advantages, entropy, entropy_coef):
+    return -(log_probs * advantages).mean() - entropy_coef * entropy.mean()
+''', ("actor_loss_no_critic_gradient",)),
+    Mutant("entropy_bonus_wrong_sign", "actor_loss", '''
+def actor_loss(log_probs, advantages, entropy, entropy_coef):
+    return -(log_probs * advantages.detach()).mean() + entropy_coef * entropy.mean()
+''', ("entropy_bonus_sign", "actor_loss_value")),
+    Mutant("actor_loss_gradient_ascent_sign", "actor_loss", '''
+def actor_loss(log_probs, advantages, entropy, entropy_coef):
+    return (log_probs * advantages.detach()).mean() - entropy_coef * entropy.mean()
+''', ("actor_loss_value", "baseline_unbiased", "slides_baseline_example")),
+    Mutant("baseline_depends_on_the_action", "mc_advantages", '''
+def mc_advantages(returns, values):
+    # "an action should never be punished": clip the baseline at the action's own return
+    return (returns - torch.minimum(values, returns)).detach()
+''', ("baseline_unbiased", "slides_baseline_example", "mdp_advantages")),
+    Mutant("advantage_wrong_way_round", "mc_advantages", '''
+def mc_advantages(returns, values):
+    return (values - returns).detach()
+''', ("baseline_unbiased", "slides_baseline_example")),
+    Mutant("td_bootstraps_through_terminal", "td_advantages", '''
+def td_advantages(rewards, values, next_values, terminated, gamma):
+    return (rewards + gamma * next_values - values).detach()
+''', ("mdp_advantages",)),
+    Mutant("gae_bootstraps_through_terminal", "gae", _gae(bootstrap_cut="0.0"),
+           ("gae_lambda_limits", "gae_episode_boundaries")),
+    Mutant("gae_recursion_not_reset_at_episode_end", "gae", _gae(recursion_cut="0.0 * terminated"),
+           ("gae_lambda_limits", "gae_episode_boundaries")),
+    Mutant("gae_truncation_treated_as_termination", "gae",
+           _gae(bootstrap_cut="torch.clamp(terminated + truncated, max=1.0)"),
+           ("gae_lambda_limits", "gae_episode_boundaries")),
+    Mutant("gae_recursion_runs_through_truncation", "gae", _gae(recursion_cut="terminated"),
+           ("gae_lambda_limits", "gae_episode_boundaries")),
+    Mutant("critic_targets_not_detached", "critic_loss", '''
+def critic_loss(values, targets):
+    return ((values - targets) ** 2).mean()
+''', ("critic_loss",)),
+    Mutant("critic_loss_not_squared", "critic_loss", '''
+def critic_loss(values, targets):
+    return (values - targets.detach()).abs().mean()
+''', ("critic_loss",)),
+    Mutant("q_values_not_detached", "q_actor_critic_loss", '''
+def q_actor_critic_loss(log_probs, q_values):
+    return -(log_probs * q_values).mean()
+''', ("q_actor_critic_loss",)),
+    Mutant("value_network_keeps_last_axis", "ValueNetwork", '''
+class ValueNetwork(nn.Module):
+    def __init__(self, obs_dim, hidden_sizes=(64,)):
+        super().__init__()
+        layers, last = [], obs_dim
+        for size in hidden_sizes:
+            layers += [nn.Linear(last, size), nn.Tanh()]
+            last = size
+        layers.append(nn.Linear(last, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, obs):
+        return self.net(torch.as_tensor(obs, dtype=torch.float32))
+''', ("value_network",)),
+    Mutant("value_network_ignores_hidden_sizes", "ValueNetwork", '''
+class ValueNetwork(nn.Module):
+    def __init__(self, obs_dim, hidden_sizes=(64,)):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, 1))
+
+    def forward(self, obs):
+        return self.net(torch.as_tensor(obs, dtype=torch.float32)).squeeze(-1)
+''', ("value_network",)),
+    Mutant("autoreset_step_treated_as_transition", "train_a2c", _train(real="np.ones(n_envs, dtype=bool)"),
+           ("critic_probe_values",)),
+    Mutant("training_bootstraps_through_terminal", "train_a2c", _train(terminated="np.zeros(n_envs)"),
+           ("critic_probe_values",)),
+    Mutant("environments_reset_without_seed", "train_a2c", _train(seed="None"), ("train_a2c_interface",)),
+]
+
+ALTERNATIVES = {
+    "vectorised_and_functional": {
+        "ValueNetwork": '''
+class ValueNetwork(torch.nn.Module):
+    def __init__(self, obs_dim, hidden_sizes=(64,)):
+        super().__init__()
+        sizes = [obs_dim, *hidden_sizes]
+        self.hidden = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.head = torch.nn.Linear(sizes[-1], 1)
+
+    def forward(self, obs):
+        x = torch.as_tensor(obs).float()
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.head(x)[..., 0]
+''',
+        "q_actor_critic_loss": '''
+def q_actor_critic_loss(log_probs, q_values):
+    with torch.no_grad():
+        weights = q_values.clone()
+    return torch.mean(-weights * log_probs)
+''',
+        "mc_advantages": '''
+def mc_advantages(returns, values):
+    return torch.sub(torch.as_tensor(returns), torch.as_tensor(values).detach())
+''',
+        "td_advantages": '''
+def td_advantages(rewards, values, next_values, terminated, gamma):
+    bootstrap = torch.where(terminated.bool(), torch.zeros_like(next_values), next_values)
+    return (rewards + gamma * bootstrap - values).detach()
+''',
+        "actor_loss": '''
+def actor_loss(log_probs, advantages, entropy, entropy_coef):
+    weighted = log_probs.flatten() * advantages.flatten().detach()
+    return -weighted.sum() / weighted.numel() - entropy_coef * entropy.flatten().mean()
+''',
+        "critic_loss": '''
+import torch.nn.functional as F
+
+def critic_loss(values, targets):
+    return F.mse_loss(values, targets.detach())
+''',
+        "gae": '''
+def gae(rewards, values, last_values, terminated, truncated, gamma, lam):
+    # explicit sum of discounted TD errors up to the episode's end (no backward recursion)
+    values = values.detach().double()
+    rewards, terminated, truncated = rewards.double(), terminated.double(), truncated.double()
+    steps = rewards.shape[0]
+    next_values = torch.cat([values[1:], last_values.detach().double()[None]], dim=0)
+    deltas = rewards + gamma * (1 - terminated) * next_values - values
+    ended = ((terminated + truncated) > 0).double()
+    advantages = torch.zeros_like(deltas)
+    for t in range(steps):
+        alive = torch.ones_like(deltas[0])
+        for k in range(t, steps):
+            advantages[t] += alive * (gamma * lam) ** (k - t) * deltas[k]
+            alive = alive * (1 - ended[k])
+    return advantages.float(), (advantages + values).float()
+''',
+        "train_a2c": '''
+class Policy(torch.nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes):
+        super().__init__()
+        sizes = [obs_dim, *hidden_sizes]
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
+        self.body = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], n_actions))
+
+    def forward(self, obs):
+        return self.body(torch.as_tensor(obs, dtype=torch.float32))
+
+
+def train_a2c(n_envs, total_steps, config, seed):
+    torch.manual_seed(seed)
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make(config.get("env_id", "CartPole-v1"))
+                                     for _ in range(n_envs)])
+    obs_dim = envs.single_observation_space.shape[0]
+    policy = Policy(obs_dim, envs.single_action_space.n, config["hidden_sizes"])
+    value_net = ValueNetwork(obs_dim, config["hidden_sizes"])
+    actor_opt = torch.optim.Adam(policy.parameters(), lr=config["learning_rate"])
+    critic_opt = torch.optim.Adam(value_net.parameters(), lr=config["learning_rate"])
+    obs, _ = envs.reset(seed=seed)
+    previous_done = np.zeros(n_envs, dtype=bool)
+    totals = np.zeros(n_envs)
+    finished = []
+    n_updates = int(np.ceil(total_steps / (n_envs * config["n_steps"])))
+    for update in range(n_updates):
+        batch = {"obs": [], "act": [], "rew": [], "term": [], "trunc": [], "mask": []}
+        for _ in range(config["n_steps"]):
+            with torch.no_grad():
+                act = torch.distributions.Categorical(logits=policy(obs)).sample().numpy()
+            new_obs, rew, term, trunc, _ = envs.step(act)
+            mask = ~previous_done
+            for key, value in (("obs", obs), ("act", act), ("rew", rew), ("term", term), ("trunc", trunc),
+                               ("mask", mask)):
+                batch[key].append(np.asarray(value))
+            totals += np.where(mask, rew, 0.0)
+            done_now = (term | trunc) & mask
+            for i in range(n_envs):
+                if done_now[i]:
+                    finished.append(totals[i])
+                    totals[i] = 0.0
+            previous_done = done_now
+            obs = new_obs
+        obs_b = torch.as_tensor(np.stack(batch["obs"]), dtype=torch.float32)
+        act_b = torch.as_tensor(np.stack(batch["act"]))
+        mask_b = torch.as_tensor(np.stack(batch["mask"]))
+        values = value_net(obs_b)
+        advantages, targets = gae(torch.as_tensor(np.stack(batch["rew"]), dtype=torch.float32), values.detach(),
+                                  value_net(obs).detach(),
+                                  torch.as_tensor(np.stack(batch["term"]), dtype=torch.float32),
+                                  torch.as_tensor(np.stack(batch["trunc"]), dtype=torch.float32),
+                                  config["gamma"], config["gae_lambda"])
+        dist = torch.distributions.Categorical(logits=policy(obs_b))
+        a_loss = actor_loss(dist.log_prob(act_b)[mask_b], advantages[mask_b], dist.entropy()[mask_b],
+                            config["entropy_coef"])
+        c_loss = config["value_coef"] * critic_loss(values[mask_b], targets[mask_b])
+        fraction = 1.0 - (update + 1) / n_updates
+        for opt in (actor_opt, critic_opt):
+            for group in opt.param_groups:
+                group["lr"] = config["learning_rate"] * fraction
+            opt.zero_grad()
+        (a_loss + c_loss).backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), config["max_grad_norm"])
+        torch.nn.utils.clip_grad_norm_(value_net.parameters(), config["max_grad_norm"])
+        actor_opt.step()
+        critic_opt.step()
+    return policy, value_net, np.array(finished)
+''',
+    },
+}

@@ -1,0 +1,387 @@
+"""Realistic student mistakes (mutants) and differently written correct solutions for assignment 5 (REINFORCE
+for ranking).
+
+A mutant replaces one answer cell of the instructor solution by a buggy version and names the graded cells
+(checks) that must lose their points; ``slow`` mutants only show up in a learning check (a training run).
+An alternative replaces several answer cells by a correct solution written another way; it must keep full marks.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    function: str
+    source: str
+    must_fail: tuple[str, ...]
+    slow: bool = False
+
+
+MUTANTS = [
+    # --- sample_ranking -------------------------------------------------------------------------------------
+    Mutant("sample_with_replacement", "sample_ranking", '''
+def sample_ranking(scores, k, generator):
+    probs = torch.softmax(scores.detach(), dim=0)
+    return torch.multinomial(probs, k, replacement=True, generator=generator)
+''', ("sample_ranking_valid", "sample_ranking_frequencies")),
+    Mutant("sample_is_argsort", "sample_ranking", '''
+def sample_ranking(scores, k, generator):
+    return torch.argsort(scores.detach(), descending=True)[:k]
+''', ("sample_ranking_valid", "sample_ranking_frequencies")),
+    Mutant("sample_ignores_generator", "sample_ranking", '''
+def sample_ranking(scores, k, generator):
+    probs = torch.softmax(scores.detach(), dim=0)
+    return torch.multinomial(probs, k, replacement=False)
+''', ("sample_ranking_valid",)),
+    Mutant("sample_uniform_noise_instead_of_gumbel", "sample_ranking", '''
+def sample_ranking(scores, k, generator):
+    noise = torch.rand(scores.shape[0], generator=generator)
+    return torch.topk(scores.detach() + noise, k).indices
+''', ("sample_ranking_frequencies",)),
+    Mutant("sample_first_document_then_by_score", "sample_ranking", '''
+def sample_ranking(scores, k, generator):
+    scores = scores.detach()
+    first = int(torch.multinomial(torch.softmax(scores, dim=0), 1, generator=generator))
+    rest = [int(d) for d in torch.argsort(scores, descending=True) if int(d) != first]
+    return torch.tensor([first] + rest[:k - 1], dtype=torch.long)
+''', ("sample_ranking_frequencies",)),
+    # --- plackett_luce_log_prob -----------------------------------------------------------------------------
+    Mutant("log_prob_softmax_over_all_documents", "plackett_luce_log_prob", '''
+def plackett_luce_log_prob(scores, ranking):
+    return torch.log_softmax(scores, dim=0)[ranking].sum()
+''', ("plackett_luce_normalised", "plackett_luce_log_softmax_terms")),
+    Mutant("log_prob_naive_log_sum_exp", "plackett_luce_log_prob", '''
+def plackett_luce_log_prob(scores, ranking):
+    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    total = 0.0
+    for doc in ranking.tolist():
+        total = total + scores[doc] - torch.log(torch.exp(scores[available]).sum())
+        available = available.clone()
+        available[doc] = False
+    return total
+''', ("plackett_luce_normalised", "plackett_luce_log_softmax_terms")),
+    Mutant("log_prob_detached", "plackett_luce_log_prob", '''
+def plackett_luce_log_prob(scores, ranking):
+    values = scores.detach().numpy().astype(float)
+    remaining = list(range(len(values)))
+    total = 0.0
+    for doc in ranking.tolist():
+        total += values[doc] - np.log(np.sum(np.exp(values[remaining] - values[remaining].max()))) \\
+            - values[remaining].max()
+        remaining.remove(doc)
+    return torch.tensor(total)
+''', ("plackett_luce_log_softmax_terms",)),
+    # --- position_returns -----------------------------------------------------------------------------------
+    Mutant("returns_not_reversed", "position_returns", '''
+def position_returns(rewards, gamma=1.0):
+    rewards = torch.as_tensor(rewards, dtype=torch.float32)
+    returns = torch.zeros_like(rewards)
+    running = 0.0
+    for t in range(len(rewards)):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+''', ("position_returns",)),
+    Mutant("returns_discounted_from_the_start", "position_returns", '''
+def position_returns(rewards, gamma=1.0):
+    rewards = torch.as_tensor(rewards, dtype=torch.float32)
+    discounted = rewards * gamma ** torch.arange(len(rewards), dtype=torch.float32)
+    return torch.flip(torch.cumsum(torch.flip(discounted, [0]), 0), [0])
+''', ("position_returns",)),
+    # --- ranking_reinforce_loss -----------------------------------------------------------------------------
+    Mutant("loss_ascent_sign", "ranking_reinforce_loss", '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    advantages = torch.as_tensor(returns, dtype=scores.dtype)
+    if baseline is not None:
+        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
+    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
+    terms = []
+    for doc in ranking.tolist():
+        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
+        placed = placed.clone()
+        placed[doc] = True
+    return (advantages * torch.stack(terms)).sum()
+''', ("reinforce_loss_value", "reinforce_gradient_sign", "baseline_unbiased")),
+    Mutant("loss_softmax_over_all_documents", "ranking_reinforce_loss", '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    advantages = torch.as_tensor(returns, dtype=scores.dtype)
+    if baseline is not None:
+        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
+    return -(advantages * torch.log_softmax(scores, dim=0)[ranking]).sum()
+''', ("reinforce_loss_value", "baseline_unbiased")),
+    Mutant("loss_baseline_from_the_sampled_returns", "ranking_reinforce_loss", '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    returns = torch.as_tensor(returns, dtype=scores.dtype)
+    advantages = returns - returns.mean()
+    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
+    terms = []
+    for doc in ranking.tolist():
+        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
+        placed = placed.clone()
+        placed[doc] = True
+    return -(advantages * torch.stack(terms)).sum()
+''', ("reinforce_loss_value", "baseline_unbiased")),
+    Mutant("loss_whole_return_at_every_position", "ranking_reinforce_loss", '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    returns = torch.as_tensor(returns, dtype=scores.dtype)
+    advantage = returns[0] - (0.0 if baseline is None else torch.as_tensor(baseline, dtype=scores.dtype))
+    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
+    terms = []
+    for doc in ranking.tolist():
+        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
+        placed = placed.clone()
+        placed[doc] = True
+    return -(advantage * torch.stack(terms)).sum()
+''', ("reinforce_loss_value",)),
+    Mutant("loss_mean_over_positions", "ranking_reinforce_loss", '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    advantages = torch.as_tensor(returns, dtype=scores.dtype)
+    if baseline is not None:
+        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
+    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
+    terms = []
+    for doc in ranking.tolist():
+        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
+        placed = placed.clone()
+        placed[doc] = True
+    return -(advantages * torch.stack(terms)).mean()
+''', ("reinforce_loss_value", "baseline_unbiased")),
+    # --- scorers --------------------------------------------------------------------------------------------
+    Mutant("linear_scorer_keeps_the_column", "LinearScorer", '''
+class LinearScorer(nn.Module):
+    def __init__(self, n_features):
+        super().__init__()
+        self.linear = nn.Linear(n_features, 1)
+
+    def forward(self, documents):
+        return self.linear(documents)
+''', ("scorers", "reinforce_gradient_sign", "baseline_unbiased")),
+    Mutant("mlp_without_nonlinearity", "MLPScorer", '''
+class MLPScorer(nn.Module):
+    def __init__(self, n_features, hidden_sizes=(32,)):
+        super().__init__()
+        widths = [n_features, *hidden_sizes, 1]
+        self.net = nn.Sequential(*[nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])])
+
+    def forward(self, documents):
+        return self.net(documents).squeeze(-1)
+''', ("scorers",)),
+    Mutant("mlp_scores_normalised_over_documents", "MLPScorer", '''
+class MLPScorer(nn.Module):
+    def __init__(self, n_features, hidden_sizes=(32,)):
+        super().__init__()
+        layers, width = [], n_features
+        for size in hidden_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        self.net = nn.Sequential(*layers, nn.Linear(width, 1))
+
+    def forward(self, documents):
+        return torch.log_softmax(self.net(documents).squeeze(-1), dim=0)
+''', ("scorers",)),
+    # --- evaluate_ranker ------------------------------------------------------------------------------------
+    Mutant("evaluate_ascending_scores", "evaluate_ranker", '''
+def evaluate_ranker(scorer, queries, k):
+    features, labels = queries
+    values = []
+    with torch.no_grad():
+        for f, y in zip(features, labels):
+            order = np.argsort(np.asarray(scorer(torch.as_tensor(f)), dtype=float), kind="stable")
+            values.append(ndcg_at_k(y[order], k, ideal_relevances=y))
+    return float(np.mean(values))
+''', ("evaluate_ranker",)),
+    Mutant("evaluate_ideal_from_the_top_k_only", "evaluate_ranker", '''
+def evaluate_ranker(scorer, queries, k):
+    features, labels = queries
+    values = []
+    with torch.no_grad():
+        for f, y in zip(features, labels):
+            order = np.argsort(-np.asarray(scorer(torch.as_tensor(f)), dtype=float), kind="stable")
+            values.append(ndcg_at_k(y[order][:k], k))
+    return float(np.mean(values))
+''', ("evaluate_ranker",)),
+    # --- train_ranker ---------------------------------------------------------------------------------------
+    Mutant("train_env_not_seeded", "train_ranker", '''
+def train_ranker(env, n_episodes, config, seed):
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    scorer = LinearScorer(env.observation_space["features"].shape[1])
+    optimizer = torch.optim.Adam(scorer.parameters(), lr=config.get("lr", 0.05))
+    k, losses, episode_returns = env.unwrapped.k, [], []
+    for episode in range(n_episodes):
+        obs, _ = env.reset()
+        scores = scorer(torch.tensor(obs["features"]))
+        ranking = sample_ranking(scores, k, generator)
+        rewards = [env.step(int(doc))[1] for doc in ranking]
+        losses.append(ranking_reinforce_loss(scores, ranking, position_returns(rewards)))
+        episode_returns.append(sum(rewards))
+        if len(losses) == config.get("batch_size", 16) or episode == n_episodes - 1:
+            optimizer.zero_grad()
+            torch.stack(losses).mean().backward()
+            optimizer.step()
+            losses = []
+    return scorer, {"returns": np.array(episode_returns)}
+''', ("train_ranker_interface",)),
+    Mutant("train_greedy_rankings_no_exploration", "train_ranker", '''
+def train_ranker(env, n_episodes, config, seed):
+    torch.manual_seed(seed)
+    scorer = LinearScorer(env.observation_space["features"].shape[1])
+    optimizer = torch.optim.Adam(scorer.parameters(), lr=config.get("lr", 0.05))
+    k, losses, episode_returns = env.unwrapped.k, [], []
+    for episode in range(n_episodes):
+        obs, _ = env.reset(seed=seed if episode == 0 else None)
+        scores = scorer(torch.tensor(obs["features"]))
+        ranking = torch.argsort(scores.detach(), descending=True)[:k]
+        rewards = [env.step(int(doc))[1] for doc in ranking]
+        losses.append(ranking_reinforce_loss(scores, ranking, position_returns(rewards)))
+        episode_returns.append(sum(rewards))
+        if len(losses) == config.get("batch_size", 16) or episode == n_episodes - 1:
+            optimizer.zero_grad()
+            torch.stack(losses).mean().backward()
+            optimizer.step()
+            losses = []
+    return scorer, {"returns": np.array(episode_returns)}
+''', ("learns_from_labels", "learns_from_clicks"), slow=True),
+    Mutant("train_returns_a_scorer_that_looks_up_test_labels", "train_ranker", '''
+def train_ranker(env, n_episodes, config, seed):
+    from rlir.envs.ranking import make_splits
+
+    _, test = make_splits()
+    table = {f.tobytes(): y for f, y in zip(test.features, test.labels)}
+
+    def scorer(documents):
+        return torch.as_tensor(table[np.asarray(documents, dtype=np.float32).tobytes()], dtype=torch.float32)
+
+    return scorer, {"returns": np.ones(n_episodes)}
+''', ("learns_from_labels", "learns_from_clicks")),
+]
+
+
+VECTORISED = {
+    "LinearScorer": '''
+class LinearScorer(nn.Module):
+    def __init__(self, n_features):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_features) / n_features ** 0.5)
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward(self, documents):
+        return documents @ self.weight + self.bias
+''',
+    "MLPScorer": '''
+class MLPScorer(nn.Module):
+    def __init__(self, n_features, hidden_sizes=(32,)):
+        super().__init__()
+        widths = [n_features, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.out = nn.Linear(widths[-1], 1)
+
+    def forward(self, documents):
+        x = documents
+        for layer in self.hidden:
+            x = torch.tanh(layer(x))
+        return self.out(x)[..., 0]
+''',
+    "sample_ranking": '''
+def sample_ranking(scores, k, generator):
+    # Gumbel-top-k: the k largest perturbed scores are a Plackett-Luce sample
+    uniform = torch.rand(scores.shape, generator=generator, dtype=torch.float64).clamp_min(1e-300)
+    gumbel = -torch.log(-torch.log(uniform))
+    return torch.topk(scores.detach().double() + gumbel, k).indices.long()
+''',
+    "plackett_luce_log_prob": '''
+def _terms(scores, ranking):
+    chosen = scores[ranking]
+    rest = torch.ones(scores.shape[0], dtype=torch.bool)
+    rest[ranking] = False
+    tail = torch.logcumsumexp(chosen.flip(0), dim=0).flip(0)  # logsumexp of chosen[t:]
+    if rest.any():
+        tail = torch.logaddexp(tail, torch.logsumexp(scores[rest], dim=0))
+    return chosen - tail
+
+
+def plackett_luce_log_prob(scores, ranking):
+    return _terms(scores, ranking).sum()
+''',
+    "position_returns": '''
+def position_returns(rewards, gamma=1.0):
+    r = torch.as_tensor(rewards, dtype=torch.float64)
+    n = r.shape[0]
+    i = torch.arange(n)
+    powers = torch.where(i[None, :] >= i[:, None], torch.tensor(float(gamma), dtype=torch.float64)
+                         ** (i[None, :] - i[:, None]).clamp_min(0), torch.zeros((), dtype=torch.float64))
+    return (powers @ r).float()
+''',
+    "ranking_reinforce_loss": '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    returns = torch.as_tensor(returns).to(scores.dtype)
+    b = torch.zeros_like(returns) if baseline is None else torch.as_tensor(baseline).to(scores.dtype)
+    return -torch.sum((returns - b).detach() * _terms(scores, ranking))
+''',
+    "evaluate_ranker": '''
+def evaluate_ranker(scorer, queries, k):
+    features, labels = queries
+    with torch.no_grad():
+        scores = torch.stack([scorer(torch.as_tensor(f, dtype=torch.float32)).double() for f in features])
+    return float(ndcg_of_scores(scores.numpy(), np.asarray(labels), k).mean())
+''',
+}
+
+MULTINOMIAL = {
+    "sample_ranking": '''
+def sample_ranking(scores, k, generator):
+    weights = torch.softmax(scores.detach().double(), dim=0)
+    return torch.multinomial(weights, k, replacement=False, generator=generator)
+''',
+    "position_returns": '''
+def position_returns(rewards, gamma=1.0):
+    values = [float(r) for r in rewards]
+    out, g = [], 0.0
+    for r in values[::-1]:
+        g = r + gamma * g
+        out.append(g)
+    return torch.tensor(out[::-1])
+''',
+    "train_ranker": '''
+def train_ranker(env, n_episodes, config, seed):
+    # the same algorithm organised differently: per-position baseline as a running mean over ALL earlier
+    # episodes, one Adam step on the summed batch loss divided by the batch size
+    lr, batch = config.get("lr", 0.05), config.get("batch_size", 16)
+    torch.manual_seed(seed)
+    rng = torch.Generator()
+    rng.manual_seed(seed)
+    d, k = env.observation_space["features"].shape[1], env.unwrapped.k
+    scorer = MLPScorer(d, tuple(config.get("hidden_sizes", (32,)))) if config.get("scorer") == "mlp" \\
+        else LinearScorer(d)
+    opt = torch.optim.Adam(scorer.parameters(), lr=lr)
+    seen, mean_returns = 0, torch.zeros(k)
+    history = {"returns": np.zeros(n_episodes)}
+    pending = []
+    env.reset(seed=seed)
+    for episode in tqdm(range(n_episodes)):
+        obs, _ = env.reset()
+        scores = scorer(torch.as_tensor(np.array(obs["features"])))
+        ranking = sample_ranking(scores, k, rng)
+        rewards = []
+        for doc in ranking:
+            obs, reward, *_ = env.step(int(doc))
+            rewards.append(reward)
+        G = position_returns(rewards, config.get("gamma", 1.0))
+        b = mean_returns.clone() if config.get("baseline", True) else None
+        pending.append((scores, ranking, G, b))
+        history["returns"][episode] = sum(rewards)
+        if len(pending) == batch or episode == n_episodes - 1:
+            opt.zero_grad()
+            loss = sum(ranking_reinforce_loss(*item) for item in pending) / len(pending)
+            loss.backward()
+            opt.step()
+            for _, _, g, _ in pending:
+                seen += 1
+                mean_returns += (g - mean_returns) / seen
+            pending = []
+    return scorer, history
+''',
+}
+
+ALTERNATIVES = {"vectorised": VECTORISED, "multinomial_and_running_mean": MULTINOMIAL}
