@@ -24,6 +24,7 @@ from pathlib import Path
 from autograder.sandbox import _network_jail
 
 SUBMISSION_TIMEOUT = 1800.0
+SUBMISSION_MEMORY_BYTES = 8 * 1024**3  # address space of nbgrader and the student's kernel, each
 
 
 class InfrastructureError(RuntimeError):
@@ -122,7 +123,7 @@ def _run_group(command: list[str], cwd: Path, timeout: float) -> tuple[int, str]
     """Run ``command`` in its own process group; on timeout kill the whole group (nbgrader and the
     student's kernel with it) and raise ``TimeoutExpired``."""
     process = subprocess.Popen(command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+                               text=True, start_new_session=True, preexec_fn=_limit_memory)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -133,6 +134,13 @@ def _run_group(command: list[str], cwd: Path, timeout: float) -> tuple[int, str]
         process.communicate()
         raise
     return process.returncode, output
+
+
+def _limit_memory() -> None:
+    """In the child before exec: cap the address space, inherited by the kernel nbgrader starts."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (SUBMISSION_MEMORY_BYTES, SUBMISSION_MEMORY_BYTES))
 
 
 def read_scores(db: Path, folder: str, student: str) -> dict[str, dict[str, float]]:

@@ -32,6 +32,7 @@ def graded(tmp_path_factory):
         "bob": nbformat.read(str(release), as_version=4),
         "carol": with_extra_cell(release, "import os\nos._exit(3)"),
         "dave": with_extra_cell(release, "while True:\n    pass"),
+        "erin": with_extra_cell(solution, "hog = bytearray(64 * 2**30)"),
     }
     for student, nb in students.items():
         target = course / "submitted" / student / folder
@@ -43,7 +44,8 @@ def graded(tmp_path_factory):
 
 def test_every_submission_has_a_result_and_the_right_score(graded):
     course, folder, results = graded
-    assert set(results) == {"alice", "bob", "carol", "dave"}
+    assert set(results) == {"alice", "bob", "carol", "dave", "erin"}
+    assert results["erin"].ok and results["erin"].points == 40  # its kernel's memory bomb failed alone
     assert results["alice"].ok and results["alice"].points == 40
     assert results["bob"].ok and results["bob"].points == 0
     assert results["carol"].ok and results["carol"].points == 0  # its kernel died; graded all the same
@@ -53,7 +55,7 @@ def test_a_submission_that_hangs_costs_only_its_own_points_and_is_reported(grade
     _, _, results = graded
     assert not results["dave"].ok and "longer than 75 s" in results["dave"].error
     text = summary(list(results.values()), 40)
-    assert "FAILED dave" in text and "4 submissions: 3 graded, 1 failed" in text
+    assert "FAILED dave" in text and "5 submissions: 4 graded, 1 failed" in text
 
 
 def test_results_are_merged_into_the_course_gradebook_and_folders(graded):
@@ -61,8 +63,8 @@ def test_results_are_merged_into_the_course_gradebook_and_folders(graded):
 
     course, folder, _ = graded
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {s: gradebook.find_submission(folder, s).score for s in ("alice", "bob", "carol", "dave")}
-    assert scores == {"alice": 40, "bob": 0, "carol": 0, "dave": 0}
+        scores = {s: gradebook.find_submission(folder, s).score for s in ("alice", "bob", "carol", "dave", "erin")}
+    assert scores == {"alice": 40, "bob": 0, "carol": 0, "dave": 0, "erin": 40}
     assert (course / "autograded" / "alice" / folder / NOTEBOOK).exists()
     assert "Property failed:" in (course / "feedback" / "bob" / folder / "tabular_q_learning.html").read_text()
 

@@ -1,0 +1,530 @@
+"""Realistic student mistakes (mutants) and differently written correct solutions for assignment 2, DQN.
+
+A mutant replaces one answer cell of the instructor solution by a buggy version and names the graded cells
+(checks) that must lose their points. An alternative replaces several answer cells by a correct solution
+written another way; it must keep full marks.
+"""
+
+from tests.corpus.tabular_q_learning import Mutant
+
+MUTANTS = [
+    Mutant("targets_without_terminal_mask", "dqn_targets", '''
+def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
+    with torch.no_grad():
+        return rewards + gamma * target_net(next_obs).max(dim=1).values
+''', ("dqn_targets",)),
+    Mutant("targets_stop_at_truncation_too", "dqn_targets", '''
+def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
+    with torch.no_grad():
+        return rewards.clone()
+''', ("dqn_targets",)),
+    Mutant("targets_carry_gradient", "dqn_targets", '''
+def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
+    next_values = target_net(next_obs).max(dim=1).values
+    return rewards + gamma * (1.0 - terminated) * next_values
+''', ("dqn_targets", "gradient_reaches_only_online_network")),
+    Mutant("targets_max_over_batch_axis", "dqn_targets", '''
+def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
+    with torch.no_grad():
+        next_values = target_net(next_obs).max(dim=0).values.max()
+        return rewards + gamma * (1.0 - terminated) * next_values
+''', ("dqn_targets",)),
+    Mutant("double_dqn_argmax_from_target_net", "double_dqn_targets", '''
+def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
+    with torch.no_grad():
+        best = target_net(next_obs).argmax(dim=1, keepdim=True)
+        return rewards + gamma * (1.0 - terminated) * target_net(next_obs).gather(1, best).squeeze(1)
+''', ("double_dqn_targets",)),
+    Mutant("double_dqn_value_from_online_net", "double_dqn_targets", '''
+def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
+    with torch.no_grad():
+        return rewards + gamma * (1.0 - terminated) * online_net(next_obs).max(dim=1).values
+''', ("double_dqn_targets", "double_dqn_never_exceeds_dqn")),
+    Mutant("double_dqn_gradient_through_online_choice", "double_dqn_targets", '''
+def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
+    best = online_net(next_obs).argmax(dim=1, keepdim=True)
+    values = target_net(next_obs).gather(1, best).squeeze(1)
+    return rewards + gamma * (1.0 - terminated) * values
+''', ("double_dqn_targets", "double_dqn_never_exceeds_dqn", "gradient_reaches_only_online_network")),
+    Mutant("dueling_without_mean_subtraction", "DuelingQNetwork", '''
+class DuelingQNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        layers, n_in = [], obs_dim
+        for n_out in hidden_sizes:
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+            n_in = n_out
+        self.features = nn.Sequential(*layers)
+        self.value_head = nn.Linear(n_in, 1)
+        self.advantage_head = nn.Linear(n_in, n_actions)
+
+    def forward(self, obs):
+        hidden = self.features(obs)
+        return self.value_head(hidden) + self.advantage_head(hidden)
+''', ("dueling_mean_q_is_value", "dueling_advantage_shift")),
+    Mutant("dueling_subtracts_max", "DuelingQNetwork", '''
+class DuelingQNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        layers, n_in = [], obs_dim
+        for n_out in hidden_sizes:
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+            n_in = n_out
+        self.features = nn.Sequential(*layers)
+        self.value_head = nn.Linear(n_in, 1)
+        self.advantage_head = nn.Linear(n_in, n_actions)
+
+    def forward(self, obs):
+        hidden = self.features(obs)
+        advantages = self.advantage_head(hidden)
+        return self.value_head(hidden) + advantages - advantages.max(dim=1, keepdim=True).values
+''', ("dueling_mean_q_is_value",)),
+    Mutant("dueling_mean_over_batch", "DuelingQNetwork", '''
+class DuelingQNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        layers, n_in = [], obs_dim
+        for n_out in hidden_sizes:
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+            n_in = n_out
+        self.features = nn.Sequential(*layers)
+        self.value_head = nn.Linear(n_in, 1)
+        self.advantage_head = nn.Linear(n_in, n_actions)
+
+    def forward(self, obs):
+        hidden = self.features(obs)
+        advantages = self.advantage_head(hidden)
+        return self.value_head(hidden) + advantages - advantages.mean(dim=0, keepdim=True)
+''', ("dueling_mean_q_is_value",)),
+    Mutant("q_network_ignores_hidden_sizes", "QNetwork", '''
+class QNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(obs_dim, 64), nn.ReLU(), nn.Linear(64, n_actions))
+
+    def forward(self, obs):
+        return self.layers(obs)
+''', ("q_network",)),
+    Mutant("q_network_detaches_output", "QNetwork", '''
+class QNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        sizes = [obs_dim, *hidden_sizes, n_actions]
+        layers = []
+        for i in range(len(sizes) - 1):
+            layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+        self.layers = nn.Sequential(*layers[:-1])
+
+    def forward(self, obs):
+        with torch.no_grad():
+            return self.layers(obs)
+''', ("q_network", "gradient_reaches_only_online_network")),
+    Mutant("buffer_samples_unwritten_slots", "ReplayBuffer", '''
+class ReplayBuffer:
+    def __init__(self, capacity, obs_dim, seed=0):
+        self.capacity = capacity
+        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.position = 0
+        self.size = 0
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        slot = self.position
+        self.obs[slot], self.actions[slot], self.rewards[slot] = obs, action, reward
+        self.next_obs[slot], self.terminated[slot] = next_obs, float(terminated)
+        self.position = (slot + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def __len__(self):
+        return self.size
+
+    def sample(self, batch_size):
+        return self.batch(self.rng.integers(0, self.capacity, size=batch_size))
+
+    def batch(self, slots):
+        return Batch(torch.as_tensor(self.obs[slots]), torch.as_tensor(self.actions[slots]),
+                     torch.as_tensor(self.rewards[slots]), torch.as_tensor(self.next_obs[slots]),
+                     torch.as_tensor(self.terminated[slots]))
+''', ("replay_buffer_fifo",)),
+    Mutant("buffer_stops_adding_when_full", "ReplayBuffer", '''
+class ReplayBuffer:
+    def __init__(self, capacity, obs_dim, seed=0):
+        self.capacity = capacity
+        self.data = []
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        if len(self.data) < self.capacity:
+            self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
+                              np.asarray(next_obs, np.float32), float(terminated)))
+
+    def __len__(self):
+        return len(self.data)
+
+    def sample(self, batch_size):
+        return self.batch(self.rng.integers(0, len(self.data), size=batch_size))
+
+    def batch(self, slots):
+        rows = [self.data[i] for i in slots]
+        return Batch(torch.as_tensor(np.array([r[0] for r in rows])), torch.as_tensor([r[1] for r in rows]),
+                     torch.as_tensor([r[2] for r in rows], dtype=torch.float32),
+                     torch.as_tensor(np.array([r[3] for r in rows])),
+                     torch.as_tensor([r[4] for r in rows], dtype=torch.float32))
+''', ("replay_buffer_fifo", "replay_buffer_uniform")),
+    Mutant("buffer_sampling_favours_recent", "ReplayBuffer", '''
+class ReplayBuffer:
+    def __init__(self, capacity, obs_dim, seed=0):
+        self.capacity = capacity
+        self.data = collections.deque(maxlen=capacity)
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
+                          np.asarray(next_obs, np.float32), float(terminated)))
+
+    def __len__(self):
+        return len(self.data)
+
+    def sample(self, batch_size):
+        n = len(self.data)
+        # "recent experience matters more": a triangular distribution over the stored transitions
+        slots = np.minimum((n * np.sqrt(self.rng.random(batch_size))).astype(int), n - 1)
+        rows = [self.data[i] for i in slots]
+        return Batch(torch.as_tensor(np.array([r[0] for r in rows])), torch.as_tensor([r[1] for r in rows]),
+                     torch.as_tensor([r[2] for r in rows], dtype=torch.float32),
+                     torch.as_tensor(np.array([r[3] for r in rows])),
+                     torch.as_tensor([r[4] for r in rows], dtype=torch.float32))
+
+    def batch(self, slots):
+        raise NotImplementedError
+''', ("replay_buffer_uniform",)),
+    Mutant("linear_schedule_without_clamp", "linear_schedule", '''
+def linear_schedule(step, start, end, duration):
+    return float(start + (end - start) * step / duration)
+''', ("linear_schedule",)),
+    Mutant("td_loss_squared_error", "td_loss", '''
+def td_loss(online_net, batch, targets, weights=None):
+    q_taken = online_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
+    losses = (q_taken - targets) ** 2
+    if weights is not None:
+        losses = weights * losses
+    return losses.mean()
+''', ("td_loss",)),
+    Mutant("td_loss_ignores_weights", "td_loss", '''
+def td_loss(online_net, batch, targets, weights=None):
+    q_taken = online_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
+    return F.smooth_l1_loss(q_taken, targets)
+''', ("td_loss",)),
+    Mutant("td_loss_uses_max_instead_of_taken_action", "td_loss", '''
+def td_loss(online_net, batch, targets, weights=None):
+    q = online_net(batch.obs).max(dim=1).values
+    losses = F.smooth_l1_loss(q, targets, reduction="none")
+    if weights is not None:
+        losses = weights * losses
+    return losses.mean()
+''', ("td_loss",)),
+]
+
+PER_BASE = '''
+class PrioritizedReplayBuffer(ReplayBuffer):
+    def __init__(self, capacity, obs_dim, alpha, beta, eps=1e-6, seed=0):
+        super().__init__(capacity, obs_dim, seed)
+        self.alpha, self.beta, self.eps = alpha, beta, eps
+        self.leaves = 1
+        while self.leaves < capacity:
+            self.leaves *= 2
+        self.tree = np.zeros(2 * self.leaves)
+        self.max_priority = 1.0
+
+    def total(self):
+        return float(self.tree[1])
+
+    def find(self, value):
+        node = 1
+        while node < self.leaves:
+            left = 2 * node
+            if value < self.tree[left]:
+                node = left
+            else:
+                value -= self.tree[left]
+                node = left + 1
+        return node - self.leaves
+
+    def set_priority(self, slot, priority):
+        node = slot + self.leaves
+        self.tree[node] = priority ** self.alpha
+        node //= 2
+        while node >= 1:
+            self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]
+            node //= 2
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        slot = self.position
+        super().add(obs, action, reward, next_obs, terminated)
+        self.set_priority(slot, self.max_priority)
+
+    def sample(self, batch_size):
+        total = self.total()
+        values = (np.arange(batch_size) + self.rng.random(batch_size)) * (total / batch_size)
+        slots = np.array([self.find(min(v, np.nextafter(total, 0.0))) for v in values], dtype=np.int64)
+        probabilities = self.tree[slots + self.leaves] / total
+        weights = (len(self) * probabilities) ** (-self.beta)
+        return self.batch(slots), slots, torch.as_tensor(weights / weights.max(), dtype=torch.float32)
+
+    def update_priorities(self, indices, td_errors):
+        priorities = np.abs(np.asarray(td_errors, dtype=np.float64)) + self.eps
+        for slot, priority in zip(np.asarray(indices), priorities):
+            self.set_priority(int(slot), priority)
+        self.max_priority = max(self.max_priority, float(priorities.max()))
+'''
+
+
+def per_mutant(name: str, old: str, new: str, must_fail: tuple[str, ...]) -> Mutant:
+    assert old in PER_BASE, old
+    return Mutant(name, "PrioritizedReplayBuffer", PER_BASE.replace(old, new), must_fail)
+
+
+MUTANTS += [
+    per_mutant("per_ignores_alpha", "self.tree[node] = priority ** self.alpha", "self.tree[node] = priority",
+               ("per_sampling_probabilities", "per_importance_weights", "per_priority_updates")),
+    per_mutant("per_weights_not_normalised", "weights / weights.max()", "weights",
+               ("per_importance_weights",)),
+    per_mutant("per_weights_without_beta", "** (-self.beta)", "** (-1.0)", ("per_importance_weights",)),
+    per_mutant("per_sum_tree_off_by_one", "if value < self.tree[left]:", "if value <= self.tree[left]:",
+               ("per_sum_tree",)),
+    per_mutant("per_new_transition_priority_one", "self.set_priority(slot, self.max_priority)",
+               "self.set_priority(slot, 1.0)", ("per_priority_updates",)),
+    per_mutant("per_priorities_without_abs", "np.abs(np.asarray(td_errors, dtype=np.float64))",
+               "np.maximum(np.asarray(td_errors, dtype=np.float64), 0.0)",
+               ("per_sampling_probabilities", "per_priority_updates")),
+    per_mutant("per_priorities_without_eps", "+ self.eps\n", "\n", ("per_priority_updates",)),
+    per_mutant("per_sum_tree_not_propagated", "node //= 2\n        while node >= 1:",
+               "node //= 2\n        while node > 1:", ("per_sum_tree", "per_priority_updates")),
+]
+
+
+TRAIN_BASE_MARKER = "buffer.add(obs, action, reward, next_obs, terminated)"
+
+ALTERNATIVES = {
+    # A list-based sum tree with explicit left/right arithmetic, a deque-free ring buffer, einsum-free
+    # targets written with explicit masks, Huber written by hand, a dueling net with separate streams.
+    "hand_written": {
+        "QNetwork": '''
+class QNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        sizes = [obs_dim, *hidden_sizes, n_actions]
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, obs):
+        x = obs
+        for i, layer in enumerate(self.linears):
+            x = layer(x)
+            if i < len(self.linears) - 1:
+                x = torch.relu(x)
+        return x
+''',
+        "DuelingQNetwork": '''
+class DuelingQNetwork(nn.Module):
+    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
+        super().__init__()
+        modules = []
+        previous = obs_dim
+        for size in hidden_sizes:
+            modules.append(nn.Linear(previous, size))
+            modules.append(nn.ReLU())
+            previous = size
+        self.features = nn.Sequential(*modules)
+        self.value_head = nn.Linear(previous, 1)
+        self.advantage_head = nn.Linear(previous, n_actions)
+
+    def forward(self, obs):
+        h = self.features(obs)
+        v, a = self.value_head(h), self.advantage_head(h)
+        centred = a - a.sum(dim=-1, keepdim=True) / a.shape[-1]
+        return v.expand_as(a) + centred
+''',
+        "ReplayBuffer": '''
+class ReplayBuffer:
+    def __init__(self, capacity, obs_dim, seed=0):
+        self.capacity = capacity
+        self.storage = [None] * capacity
+        self.count = 0
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        self.storage[self.count % self.capacity] = (np.array(obs, dtype=np.float32), int(action), float(reward),
+                                                    np.array(next_obs, dtype=np.float32), float(bool(terminated)))
+        self.count += 1
+
+    def __len__(self):
+        return min(self.count, self.capacity)
+
+    def sample(self, batch_size):
+        return self.batch(self.rng.choice(len(self), size=batch_size, replace=True))
+
+    def batch(self, slots):
+        rows = [self.storage[int(i)] for i in slots]
+        obs, actions, rewards, next_obs, terminated = zip(*rows)
+        return Batch(torch.tensor(np.stack(obs)), torch.tensor(actions, dtype=torch.int64),
+                     torch.tensor(rewards, dtype=torch.float32), torch.tensor(np.stack(next_obs)),
+                     torch.tensor(terminated, dtype=torch.float32))
+''',
+        "PrioritizedReplayBuffer": '''
+class SumTree:
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.nodes = [0.0] * (2 * capacity - 1)   # a complete tree with `capacity` leaves, root at 0
+
+    def update(self, leaf, value):
+        index = leaf + self.capacity - 1
+        change = value - self.nodes[index]
+        while True:
+            self.nodes[index] += change
+            if index == 0:
+                break
+            index = (index - 1) // 2
+
+    def set(self, leaf, value):
+        index = leaf + self.capacity - 1
+        self.nodes[index] = value
+        while index > 0:
+            index = (index - 1) // 2
+            self.nodes[index] = self.nodes[2 * index + 1] + self.nodes[2 * index + 2]
+
+    def retrieve(self, value):
+        index = 0
+        while 2 * index + 1 < len(self.nodes):
+            left = 2 * index + 1
+            if value < self.nodes[left]:
+                index = left
+            else:
+                value -= self.nodes[left]
+                index = left + 1
+        return index - (self.capacity - 1)
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    def __init__(self, capacity, obs_dim, alpha, beta, eps=1e-6, seed=0):
+        super().__init__(capacity, obs_dim, seed)
+        self.alpha, self.beta, self.eps = alpha, beta, eps
+        size = 1
+        while size < capacity:
+            size *= 2
+        self.tree = SumTree(size)
+        self.biggest = 1.0
+
+    def total(self):
+        return self.tree.nodes[0]
+
+    def find(self, value):
+        return self.tree.retrieve(value)
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        slot = self.count % self.capacity
+        super().add(obs, action, reward, next_obs, terminated)
+        self.tree.set(slot, self.biggest ** self.alpha)
+
+    def sample(self, batch_size):
+        total = self.total()
+        slots = []
+        for _ in range(batch_size):
+            slot = self.find(self.rng.uniform(0.0, total))
+            slots.append(min(slot, len(self) - 1))
+        slots = np.array(slots)
+        p = np.array([self.tree.nodes[s + self.tree.capacity - 1] for s in slots]) / total
+        w = np.power(len(self) * p, -self.beta)
+        return self.batch(slots), slots, torch.tensor(w / np.max(w), dtype=torch.float32)
+
+    def update_priorities(self, indices, td_errors):
+        for slot, error in zip(indices, td_errors):
+            priority = abs(float(error)) + self.eps
+            self.biggest = max(self.biggest, priority)
+            self.tree.set(int(slot), priority ** self.alpha)
+''',
+        "linear_schedule": '''
+def linear_schedule(step, start, end, duration):
+    if step >= duration:
+        return float(end)
+    fraction = step / duration
+    return (1 - fraction) * start + fraction * end
+''',
+        "dqn_targets": '''
+def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
+    next_q = target_net(next_obs).detach()
+    best, _ = torch.max(next_q, dim=-1)
+    alive = terminated == 0
+    return torch.where(alive, rewards + gamma * best, rewards)
+''',
+        "double_dqn_targets": '''
+def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
+    with torch.no_grad():
+        chosen = torch.argmax(online_net(next_obs), dim=-1)
+        values = target_net(next_obs)[torch.arange(len(chosen)), chosen]
+    return (rewards + gamma * values * (1 - terminated)).detach()
+''',
+        "td_loss": '''
+def td_loss(online_net, batch, targets, weights=None):
+    q = online_net(batch.obs)[torch.arange(batch.obs.shape[0]), batch.actions]
+    error = q - targets
+    small = error.abs() <= 1.0
+    losses = torch.where(small, 0.5 * error ** 2, error.abs() - 0.5)
+    if weights is None:
+        weights = torch.ones_like(losses)
+    return (weights * losses).sum() / losses.shape[0]
+''',
+    },
+}
+
+
+def _train_source() -> str:
+    from tests.helpers import solution_sources
+
+    (source,) = [s for name, s in solution_sources("dqn") if name == "<cell answer_train_dqn>"]
+    return source
+
+
+def train_mutant(name: str, old: str, new: str, must_fail: tuple[str, ...]) -> Mutant:
+    source = _train_source()
+    assert old in source, old
+    return Mutant(name, "train_dqn", source.replace(old, new), must_fail)
+
+
+# Mistakes in the training loop. Those judged only by the (slow) learning check are in SLOW_MUTANTS.
+MUTANTS += [
+    train_mutant("train_unseeded_generator", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng()",
+                 ("train_dqn_interface",)),
+    train_mutant("train_returns_training_episode_returns",
+                 "eval_returns.append(evaluate_greedy(online_net, eval_env, cfg[\"eval_episodes\"], seed + 10_000))",
+                 "pass", ("train_dqn_interface",)),
+]
+# ... and the training episodes' returns recorded instead, as in assignment 1
+MUTANTS[-1] = Mutant(MUTANTS[-1].name, "train_dqn", MUTANTS[-1].source
+                     .replace("eval_returns = []", "eval_returns, episode_return = [], 0.0")
+                     .replace("        obs = next_obs\n", "        obs = next_obs\n        episode_return += reward\n")
+                     .replace("            obs, _ = env.reset()\n",
+                              "            obs, _ = env.reset()\n            eval_returns.append(episode_return)\n"
+                              "            episode_return = 0.0\n"), ("train_dqn_interface",))
+SLOW_MUTANTS = [
+    train_mutant("train_never_syncs_target_network", "target_net.load_state_dict(online_net.state_dict())",
+                 "pass", ("dqn_learns_cartpole",)),
+    train_mutant("train_never_learns_from_replay", "optimizer.step()", "pass", ("dqn_learns_cartpole",)),
+]
+
+# A correct training loop that uses randomness differently: exploration from the action space's own seeded
+# generator, the buffer seeded with seed + 1, and the target network built separately and loaded.
+ALTERNATIVES["other_random_streams"] = {
+    "train_dqn": _train_source()
+    .replace("target_net = copy.deepcopy(online_net)",
+             "target_net = network(obs_dim, n_actions, tuple(cfg[\"hidden_sizes\"]))\n"
+             "    target_net.load_state_dict(online_net.state_dict())\n"
+             "    env.action_space.seed(seed)")
+    .replace("action = int(rng.integers(n_actions))", "action = int(env.action_space.sample())")
+    .replace("cfg[\"per_eps\"], seed)", "cfg[\"per_eps\"], seed + 1)")
+    .replace("buffer = ReplayBuffer(cfg[\"buffer_size\"], obs_dim, seed)",
+             "buffer = ReplayBuffer(cfg[\"buffer_size\"], obs_dim, seed + 1)"),
+}
