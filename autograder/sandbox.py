@@ -347,7 +347,8 @@ def _jail(hidden: tuple[str, ...], user: tuple[int, int] | None) -> tuple[str, .
     prefix = _network_jail()
     if not prefix:
         return ()
-    covered = (*hidden, *(d for d in SCRATCH_DIRS if os.path.isdir(d)))
+    interpreter = Path(sys.executable)  # a scratch folder holding the grader's Python itself stays visible
+    covered = (*hidden, *(d for d in SCRATCH_DIRS if os.path.isdir(d) and not interpreter.is_relative_to(d)))
     owner = f"{user[0]}:{user[1]}" if user else "0:0"
     return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, str(len(covered)), *covered)
 
