@@ -88,19 +88,19 @@ def score_table(course: Path) -> list[tuple[str, str, dict[str, float], float]]:
 
 def print_table(rows: list[tuple[str, str, dict[str, float], float]]) -> None:
     students = list(SAMPLE_STUDENTS)
-    header = f"{'assignment':<24} {'check':<32} " + " ".join(f"{s:>20}" for s in students)
+    header = f"{'assignment':<24} {'check':<38} " + " ".join(f"{s:>20}" for s in students)
     print(header)
     print("-" * len(header))
     totals = {s: 0.0 for s in students}
     total_max = 0.0
     for name, check, scores, max_score in rows:
         cells = " ".join(f"{scores[s]:>9g} / {max_score:<8g}" for s in students)
-        print(f"{name:<24} {check:<32} {cells}")
+        print(f"{name:<24} {check:<38} {cells}")
         for s in students:
             totals[s] += scores[s]
         total_max += max_score
     print("-" * len(header))
-    print(f"{'total':<24} {'':<32} " + " ".join(f"{totals[s]:>9g} / {total_max:<8g}" for s in students))
+    print(f"{'total':<24} {'':<38} " + " ".join(f"{totals[s]:>9g} / {total_max:<8g}" for s in students))
 
 
 def demo(course: Path) -> int:
