@@ -73,7 +73,8 @@ class Sandbox:
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     load_timeout: float = 60.0
     memory_bytes: int = DEFAULT_MEMORY_BYTES
-    hidden_paths: tuple[str, ...] | None = None  # default: the course's sensitive paths, see hidden_paths()
+    hidden_paths: tuple[str, ...] | None = None  # default: the course's sensitive paths, see sensitive_paths()
+    visible_paths: tuple[str, ...] = ()  # folders shown to the worker besides the interpreter and course packages
     loads: list[CellLoad] = field(default_factory=list)
     _process: subprocess.Popen | None = None
     _to_worker: int = -1
@@ -92,7 +93,8 @@ class Sandbox:
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
         user = _unprivileged_user()
-        jail = _jail(self.hidden_paths if self.hidden_paths is not None else sensitive_paths(), user)
+        hidden = self.hidden_paths if self.hidden_paths is not None else sensitive_paths()
+        jail = _jail(hidden, user, self.visible_paths)
         if jail:
             workdir = JAILED_WORKDIR  # made by the jail inside the worker's own, empty /tmp
         else:
@@ -310,7 +312,7 @@ def _network_jail() -> tuple[str, ...]:
     """``unshare --net --mount --pid --fork --`` where the machine allows it: the worker then has no network
     at all (not even loopback), a private view of the file system, and its own process namespace, so that
     nothing it starts (even after ``setsid``) outlives it. Elsewhere nothing."""
-    command = ("unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--")
+    command = ("unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--")
     try:
         subprocess.run([*command, "true"], check=True, capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
@@ -320,13 +322,20 @@ def _network_jail() -> tuple[str, ...]:
 
 JAILED_WORKDIR = "/tmp/rlir-student"
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
-# Run by root inside the new namespaces: cover each hidden path (a folder by an empty tmpfs, a file by
-# /dev/null), give the worker fresh scratch folders, make its working folder, then exec the worker.
-_HIDE_SCRIPT = ('owner=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do p=$1; shift; n=$((n-1)); '
-                'if [ -d "$p" ]; then mount -t tmpfs -o size=64m,mode=1777 none "$p" || exit 97; '
-                'elif [ -e "$p" ]; then mount --bind /dev/null "$p" || exit 97; fi; done; '
-                f'mkdir -p {JAILED_WORKDIR} && chown "$owner" {JAILED_WORKDIR} && chmod 700 {JAILED_WORKDIR} '
-                f'&& cd {JAILED_WORKDIR} && "$@"; exit $?')  # the shell stays PID 1, the worker a normal process
+SYSTEM_DIRS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "sys"})
+# Run by root inside the new namespaces. Each argument pair is (kind, path): a "scratch" folder gets an
+# empty writable tmpfs, a "dir" an empty read-only one, a "file" is covered by /dev/null. A path that
+# vanished since it was listed needs no cover; any other failure stops the worker (exit 97) rather than
+# run it with a leak. Then the worker's own working folder, then exec the worker.
+_HIDE_SCRIPT = ('owner=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do kind=$1; p=$2; shift 2; n=$((n-1)); '
+                'case $kind in '
+                'scratch) mount -t tmpfs -o size=64m,mode=1777 none "$p" ;; '
+                'dir) mount -t tmpfs -o ro,size=4k,mode=555 none "$p" ;; '
+                '*) mount --bind /dev/null "$p" ;; '
+                'esac 2>/dev/null || [ ! -e "$p" ] || exit 97; done; '
+                f'mkdir -p {JAILED_WORKDIR} && mount -t tmpfs -o size=256m,mode=700 none {JAILED_WORKDIR} '
+                f'&& chown "$owner" {JAILED_WORKDIR} && cd {JAILED_WORKDIR} && "$@"; exit $?')
+# (the shell stays PID 1, the worker a normal process)
 
 SENSITIVE_NAMES = ("source", "submitted", "autograded", "feedback", "gradebook.db")
 
@@ -334,23 +343,78 @@ SENSITIVE_NAMES = ("source", "submitted", "autograded", "feedback", "gradebook.d
 def sensitive_paths() -> tuple[str, ...]:
     """What student code must not read: instructor notebooks (solutions, hidden tests), other students'
     work and the gradebook, in the current course folder and in this package's repository, plus any listed
-    in ``RLIR_HIDE_PATHS`` (``os.pathsep``-separated)."""
+    in ``RLIR_HIDE_PATHS`` (``os.pathsep``-separated). Covered even where they lie inside a visible folder."""
     roots = {Path.cwd(), Path(__file__).resolve().parent.parent}
     paths = [root / name for root in roots for name in SENSITIVE_NAMES]
     paths += [Path(p) for p in os.environ.get("RLIR_HIDE_PATHS", "").split(os.pathsep) if p]
     return tuple(sorted({str(p.resolve()) for p in paths if p.exists()}))
 
 
-def _jail(hidden: tuple[str, ...], user: tuple[int, int] | None) -> tuple[str, ...]:
-    """The command prefix that isolates the worker: its own network, mount and process namespaces, the
-    ``hidden`` paths and the scratch folders (``/tmp`` ...) covered by empty ones."""
+@functools.cache
+def worker_paths() -> tuple[Path, ...]:
+    """The folders the worker needs and may see: the interpreter with its standard library and installed
+    packages, and the course's own packages (``autograder``, ``rlir``). Everything else is covered."""
+    import importlib.util
+    import sysconfig
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values()}
+    for package in ("autograder", "rlir"):
+        spec = importlib.util.find_spec(package)
+        paths.update(spec.submodule_search_locations or () if spec else ())
+    return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
+
+
+def _inside(path: Path, folders: set[Path] | tuple[Path, ...]) -> bool:
+    return any(path == folder or path.is_relative_to(folder) for folder in folders)
+
+
+def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """What to cover so that the worker sees only ``visible`` folders (and the system's own, at the root):
+    every sibling of each folder on the way down to a visible one, plus the ``hidden`` paths and the
+    scratch folders. Listed afresh at each start, so a file made since (a new gradebook) is covered too."""
+    visible = tuple(sorted(set(visible)))
+    ancestors = {parent for path in visible for parent in path.parents}
+    covers: list[tuple[str, str]] = []
+    for folder in sorted(ancestors):
+        if _inside(folder, visible):
+            continue
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in sorted(entries, key=lambda e: e.name):
+            path = Path(entry.path)
+            if path in ancestors or path in visible or (folder == Path("/") and entry.name in SYSTEM_DIRS):
+                continue
+            if entry.is_symlink():
+                continue  # where it points is covered (or visible) in its own place
+            if entry.is_dir(follow_symlinks=False):
+                covers.append(("scratch" if entry.path in SCRATCH_DIRS else "dir", entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                covers.append(("file", entry.path))
+    covered = {Path(path) for kind, path in covers if kind != "file"}
+    listed = {path for _, path in covers}
+    for path in (*hidden, *SCRATCH_DIRS):
+        resolved = Path(path)
+        if path in listed or not resolved.exists() or resolved in ancestors or _inside(resolved, covered):
+            continue  # gone, on the way to a visible folder, or already under a cover
+        kind = "scratch" if path in SCRATCH_DIRS else "dir" if resolved.is_dir() else "file"
+        covers.append((kind, path))
+    return covers
+
+
+def _jail(hidden: tuple[str, ...], user: tuple[int, int] | None, visible: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The command prefix that isolates the worker: its own network, mount and process namespaces (with
+    its own /proc), and a file system where only the interpreter, the course packages and ``visible``
+    folders show; the rest, the ``hidden`` paths and the scratch folders are covered by empty ones."""
     prefix = _network_jail()
     if not prefix:
         return ()
-    interpreter = Path(sys.executable)  # a scratch folder holding the grader's Python itself stays visible
-    covered = (*hidden, *(d for d in SCRATCH_DIRS if os.path.isdir(d) and not interpreter.is_relative_to(d)))
+    covers = jail_covers((*worker_paths(), *(Path(os.path.realpath(p)) for p in visible)), hidden)
     owner = f"{user[0]}:{user[1]}" if user else "0:0"
-    return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, str(len(covered)), *covered)
+    pairs = [item for cover in covers for item in cover]
+    return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, str(len(covers)), *pairs)
 
 
 @functools.cache

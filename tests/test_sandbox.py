@@ -196,7 +196,8 @@ def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
     source = ("import os\ndef peek(course):\n    found = []\n    for root, _, files in os.walk(course):\n"
               "        for name in files:\n            found.append(open(os.path.join(root, name)).read())\n"
               "    return found\n")
-    box = Sandbox([("<cell answer_p>", source)], hidden_paths=(str(course / "source"), str(course / "gradebook.db")))
+    box = Sandbox([("<cell answer_p>", source)], hidden_paths=(str(course / "source"), str(course / "gradebook.db")),
+                  visible_paths=(str(course),))
     try:
         with box:
             assert box.function("peek")(str(course)) == [""]  # the gradebook reads empty, source/ is empty
@@ -221,6 +222,32 @@ def test_student_code_gets_its_own_empty_tmp():
         assert exists is False and listing == ["rlir-student"]
     finally:
         shutil.rmtree(leftover)
+
+
+def test_student_code_sees_only_the_interpreter_and_the_course_packages():
+    """Any other folder is covered, wherever it is: another course's world-readable gradebook beside this
+    repository, the repository's tests and notebooks, the grader's processes in /proc."""
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot make mount namespaces")
+    repo = Path(__file__).resolve().parent.parent
+    other = Path(tempfile.mkdtemp(prefix="other-course-", dir=repo))
+    other.chmod(0o755)
+    (other / "gradebook.db").write_text("SQLite format 3 all the grades")
+    (other / "gradebook.db").chmod(0o644)
+    source = ("import glob, os\ndef look(repo):\n    import rlir, torch\n"
+              "    found = [open(p).read() for p in glob.glob(repo + '/**/gradebook.db', recursive=True)]\n"
+              "    names = set(os.listdir(repo + '/tests'))\n"
+              "    pids = [p for p in os.listdir('/proc') if p.isdigit()]\n"
+              "    return found, sorted(names), len(pids), rlir.__name__\n")
+    try:
+        with sandbox_with(source) as box:
+            found, names, n_processes, package = box.function("look")(str(repo))
+        assert found in ([], [""]) and names == [] and package == "rlir"
+        assert n_processes < 10  # its own namespace: the jail's shell, the worker, what the worker started
+    finally:
+        shutil.rmtree(other)
 
 
 def test_the_default_hidden_paths_cover_this_course():
@@ -253,7 +280,7 @@ def test_processes_that_leave_the_process_group_die_with_the_worker():
     source = ("import os, time\ndef escape(path):\n    if os.fork() == 0:\n        os.setsid()\n"
               "        while True:\n            open(path, 'a').write('.')\n            time.sleep(0.05)\n"
               "    time.sleep(0.5)\n    return 1\n")
-    with sandbox_with(source) as box:
+    with sandbox_with(source, visible_paths=(str(beacon),)) as box:
         assert box.function("escape")(str(beacon / "alive")) == 1
     time.sleep(0.5)
     size = (beacon / "alive").stat().st_size
