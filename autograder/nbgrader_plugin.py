@@ -4,7 +4,8 @@
   and replaces the cell's outputs with that verdict, so whatever the student's cells did inside the kernel
   (patching numpy or a check, printing a fake score, swallowing errors) cannot change a grade.
 * :class:`ResilientExecute` is nbgrader's ``Execute`` that survives a kernel killed by the student's code
-  (``os._exit``, a crash): the notebook keeps the outputs it has and grading goes on.
+  (``os._exit``, a crash): the notebook keeps the outputs it has and grading goes on. Its kernel runs in
+  the sandbox's jail (see ``kernel_jail.py``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,14 @@ class TrustedChecks(NbGraderPreprocessor):
 
 
 class ResilientExecute(Execute):
-    """nbgrader's Execute, except that a kernel killed by student code does not abort the notebook."""
+    """nbgrader's Execute, except that the kernel is jailed and a kernel killed by student code does not
+    abort the notebook."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from autograder.kernel_jail import JailedKernelManager
+
+        kwargs.setdefault("kernel_manager_class", JailedKernelManager)  # nbgrader's Execute passes its own
+        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict, *args, **kwargs):
         try:

@@ -16,6 +16,25 @@ from tests.helpers import ROOT
 NOTEBOOK = "tabular_q_learning.ipynb"
 
 
+# Top-level code runs in the student's kernel: it must neither read the instructor's notebooks or the
+# gradebook nor change any file of the course (here a canary beside the gradebook).
+SNOOP = '''
+import glob, os
+course = os.path.abspath(os.path.join(os.getcwd(), "..", "..", ".."))
+for path in glob.glob(course + "/source/**/*.ipynb", recursive=True) + [course + "/gradebook.db"]:
+    try:
+        print(open(path, "rb").read()[:3000].decode("latin-1"))
+    except OSError as error:
+        print("refused", type(error).__name__)
+for path in (course + "/canary.txt", course + "/gradebook.db"):
+    try:
+        os.remove(path)
+        print("removed", path)
+    except OSError as error:
+        print("refused", type(error).__name__)
+'''
+
+
 def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
     """Correct answers for shape_reward and greedy_policy only (4 points), plus every trick in the book."""
     nb = nbformat.read(str(release), as_version=4)
@@ -46,6 +65,7 @@ sys.stderr.write("DeprecationWarning: noise\\n")
         if grade_id == "epsilon_greedy_ties":
             continue  # deleted test cell
         kept.append(cell)
+    kept.append(nbformat.v4.new_code_cell(SNOOP))
     kept.append(nbformat.v4.new_code_cell("print(40)\n40"))
     kept.append(nbformat.v4.new_code_cell("import sys\nsys.exit(0)"))
     kept.append(nbformat.v4.new_code_cell("import os\nos._exit(1)"))
@@ -60,6 +80,7 @@ def course(tmp_path_factory) -> tuple[Path, str]:
     submit(course, folder, "solution", solution, NOTEBOOK)
     submit(course, folder, "untouched", release, NOTEBOOK)
     submit(course, folder, "adversary", adversarial_submission(release, solution), NOTEBOOK)
+    (course / "canary.txt").write_text("still here")
     autograde_and_feedback(course, folder)
     return course, folder
 
@@ -108,3 +129,17 @@ def test_feedback_never_shows_hidden_tests(course):
     assert "PASSED update_moves_toward_target" in html
     for hidden in ("BEGIN HIDDEN TESTS", "_expected = 1.0 + 0.5", "with gamma=0, V(s) = max_a E[r]"):
         assert hidden not in html
+
+
+def test_the_students_kernel_cannot_read_or_change_the_course(course):
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot jail the kernel")
+    course, folder = course
+    graded = nbformat.read(str(course / "autograded" / "adversary" / folder / NOTEBOOK), as_version=4)
+    (snoop,) = [cell for cell in graded.cells if cell.source == SNOOP]
+    printed = "".join(output.get("text", "") for output in snoop.outputs)
+    assert printed.count("refused") == 3, printed
+    assert "BEGIN SOLUTION" not in printed and "SQLite format" not in printed and "removed" not in printed
+    assert (course / "canary.txt").read_text() == "still here"
