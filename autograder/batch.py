@@ -24,6 +24,7 @@ from pathlib import Path
 from autograder.sandbox import _network_jail
 
 SUBMISSION_TIMEOUT = 1800.0
+KILLED_OUTPUT_SECONDS = 30.0  # to drain a killed job's output
 SUBMISSION_MEMORY_BYTES = 8 * 1024**3  # address space of nbgrader and the student's kernel, each
 
 
@@ -131,7 +132,11 @@ def _run_group(command: list[str], cwd: Path, timeout: float) -> tuple[int, str]
             os.killpg(process.pid, 9)
         except ProcessLookupError:
             pass
-        process.communicate()
+        try:
+            process.communicate(timeout=KILLED_OUTPUT_SECONDS)
+        except subprocess.TimeoutExpired:  # a process outside the group still holds the pipe: stop reading
+            process.stdout.close()
+            process.wait()
         raise
     return process.returncode, output
 

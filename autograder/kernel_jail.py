@@ -22,6 +22,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -37,6 +39,7 @@ KERNEL_PROCESSES = 256
 # Not under /root (the kernel's user cannot pass it) nor a scratch folder (its parent would then show,
 # writable): a folder of its own that others may pass through but not list.
 KERNEL_FOLDERS = Path("/var/lib/rlir-kernels")
+PARENT_POLL_SECONDS = 0.5
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
 
@@ -103,7 +106,20 @@ def _limits() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _die_with(parent: int, child: subprocess.Popen) -> None:
+    """Kill the jailed kernel once nbgrader (this launcher's parent) is gone, e.g. killed by a batch time-out.
+
+    jupyter_client starts the launcher in a session of its own, so killing nbgrader's process group misses
+    it; and the kernel no longer sees nbgrader's pid (``JPY_PARENT_PID``) to poll it itself."""
+    while child.poll() is None:
+        if os.getppid() != parent:
+            child.kill()
+            return
+        time.sleep(PARENT_POLL_SECONDS)
+
+
 def main(argv: list[str]) -> int:
+    parent = os.getppid()
     connection_file = Path(argv[argv.index("-f") + 1]).resolve()
     kernel = [sys.executable, "-m", "ipykernel_launcher"]
     info = json.loads(connection_file.read_text())
@@ -120,6 +136,7 @@ def main(argv: list[str]) -> int:
         child = subprocess.Popen(command, env=kernel_environment(sandbox.JAILED_WORKDIR), preexec_fn=_limits,
                                  stdin=subprocess.DEVNULL)
         signal.signal(signal.SIGTERM, lambda *_: child.kill())
+        threading.Thread(target=_die_with, args=(parent, child), daemon=True).start()
         code = child.wait()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -56,6 +57,27 @@ def test_a_submission_that_hangs_costs_only_its_own_points_and_is_reported(grade
     assert not results["dave"].ok and "longer than 75 s" in results["dave"].error
     text = summary(list(results.values()), 40)
     assert "FAILED dave" in text and "5 submissions: 4 graded, 1 failed" in text
+
+
+def kernel_processes() -> list[str]:
+    """Command lines of the kernels (and their jail launchers) running on this machine."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ipykernel_launcher" in line or "autograder.kernel_jail" in line:
+            found.append(line)
+    return found
+
+
+def test_a_timed_out_submission_leaves_no_kernel_running(graded):
+    """dave's kernel spins forever: killing his nbgrader at the time-out must take the kernel with it."""
+    deadline = time.monotonic() + 10
+    while kernel_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert kernel_processes() == []
 
 
 def test_results_are_merged_into_the_course_gradebook_and_folders(graded):
