@@ -105,7 +105,7 @@ class Sandbox:
                    PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(workdir, ".hyp"),
                    HOME=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"), TMPDIR=workdir)
         self._process = subprocess.Popen(
-            [*jail, *_drop_privileges(user), sys.executable, "-I", "-m", "autograder._worker",
+            [*jail, *_drop_privileges(user), sys.executable, "-I", "-c", _WORKER_BOOT, os.pathsep.join(package_roots()),
              str(child_read), str(child_write), str(self.memory_bytes)],
             pass_fds=(child_read, child_write), cwd="/" if jail else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -363,6 +363,28 @@ def worker_paths() -> tuple[Path, ...]:
         spec = importlib.util.find_spec(package)
         paths.update(spec.submodule_search_locations or () if spec else ())
     return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
+
+
+# The worker imports the very course packages this grader runs (an unpacked Gradescope zip, say), not
+# whichever an editable install or the working folder would give it: ``-I`` ignores both, so the roots are
+# put first on its path before the worker module runs.
+_WORKER_BOOT = ("import os, runpy, sys; sys.path[:0] = sys.argv.pop(1).split(os.pathsep); "
+                "runpy.run_module('autograder._worker', run_name='__main__', alter_sys=True)")
+
+
+@functools.cache
+def package_roots() -> tuple[str, ...]:
+    """The folders holding this grader's own ``autograder`` and ``rlir`` packages."""
+    import importlib.util
+
+    roots = []
+    for package in ("autograder", "rlir"):
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or ()) if spec else ():
+            root = os.path.dirname(os.path.realpath(location))
+            if root not in roots:
+                roots.append(root)
+    return tuple(roots)
 
 
 def _inside(path: Path, folders: set[Path] | tuple[Path, ...]) -> bool:

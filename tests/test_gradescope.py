@@ -72,6 +72,7 @@ def test_the_zip_runs_as_gradescope_would(tmp_path):
     script = (source / "run_autograder").read_text().replace("/autograder/", f"{tmp_path}/")
     script = script.replace(f"cd {tmp_path}/source", f"cd {source}")
     results = tmp_path / "results"
-    subprocess.run(["bash", "-c", script], check=True, capture_output=True, timeout=600)
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads((results / "results.json").read_text())
     assert report["score"] == 40
