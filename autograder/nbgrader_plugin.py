@@ -19,6 +19,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool
 
 from autograder.notebook import CellVerdict, grade_notebook, is_graded_test_cell
+from autograder.sandbox import _network_jail
 
 
 def verdict_outputs(verdict: CellVerdict) -> list[NotebookNode]:
@@ -39,6 +40,9 @@ class TrustedChecks(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         assignment = resources["nbgrader"]["assignment"]
+        if not _network_jail():
+            self.log.warning("this machine cannot jail student code (needs root and unshare): no network, "
+                             "file-system or process isolation for this submission")
         verdict = grade_notebook(nb, assignment)
         by_id = {cell.grade_id: cell for cell in verdict.cells}
         for cell in nb.cells:
