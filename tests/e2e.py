@@ -51,6 +51,12 @@ def submit(course: Path, folder: str, student: str, notebook: nbformat.NotebookN
         nbformat.write(notebook, str(target / name))
 
 
+def answer_sources(notebook: Path) -> dict[str, str]:
+    """grade id -> source of every answer (solution) cell of a notebook file."""
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(notebook), 4).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
 def autograde_and_feedback(course: Path, folder: str) -> None:
     nbgrader(course, "autograde", folder, "--force", "--create")
     nbgrader(course, "generate_feedback", folder, "--force")

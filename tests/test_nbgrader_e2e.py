@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.e2e import autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -38,8 +38,7 @@ for path in (course + "/canary.txt", course + "/gradebook.db"):
 def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
     """Correct answers for shape_reward and greedy_policy only (4 points), plus every trick in the book."""
     nb = nbformat.read(str(release), as_version=4)
-    solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(solution), 4).cells
-              if c.metadata.get("nbgrader", {}).get("solution")}
+    solved = answer_sources(solution)
     cheat = '''
 import sys
 import numpy as np
