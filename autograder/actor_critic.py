@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from autograder.checks import check
+from autograder.checks import check, learning_curve
 from autograder.fixtures.actor_critic import ONE_STEP_ID, PROBE_OBS, TRUNCATED_ID
 from autograder.framework import (
     as_array,
@@ -753,6 +753,7 @@ def check_a2c_learns_cartpole(train_a2c: Callable) -> str:
             "(the maximum is 500)")
     policy, _, returns, text = run_training(prop, train_a2c, LEARNING_ENVS, LEARNING_STEPS, LEARNING_CONFIG,
                                             GRADING_SEED, 290.0)
+    learning_curve(returns, reference=SOLVED_RETURN, reference_label="threshold", window=20)
     evaluation = greedy_returns(prop, text, policy)
     if evaluation.mean() < SOLVED_RETURN:
         last = returns[-20:].mean() if len(returns) else float("nan")

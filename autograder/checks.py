@@ -12,6 +12,8 @@ from autograder.framework import passed
 
 # Set while the trusted grader (outside the student's kernel) runs a test cell.
 _JUDGING = contextvars.ContextVar("rlir_judging", default=False)
+# The figures (base64 PNG) the checks of the test cell being judged attach to its feedback.
+_FIGURES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("rlir_figures", default=None)
 
 
 def deferred_to_trusted_grader() -> bool:
@@ -42,12 +44,62 @@ def check(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return decorate
 
 
+def learning_curve(returns: Any, *, reference: float, reference_label: str, xlabel: str = "episode",
+                   window: int = 100) -> None:
+    """Attach the student's learning curve (smoothed returns against the check's threshold) to the feedback
+    of the test cell being judged; in a notebook, show it. A figure never changes a verdict."""
+    import base64
+    import io
+
+    import numpy as np
+
+    figures = _FIGURES.get()
+    shell = None
+    if figures is None:
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+        except ImportError:
+            return
+        if shell is None:
+            return
+    try:
+        from matplotlib.figure import Figure  # no pyplot: renders with Agg, whatever the backend
+
+        from rlir.plotting import plot_learning_curve
+
+        values = np.asarray(returns, dtype=float).ravel()
+        figure = Figure(figsize=(6, 3))
+        ax = figure.subplots()
+        plot_learning_curve(values, window=max(1, min(window, len(values) // 5 or 1)), ax=ax,
+                            reference=reference, reference_label=reference_label)
+        ax.set_xlabel(xlabel)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+    except Exception:  # noqa: BLE001 - the student's returns may be unplottable; the verdict stands
+        return
+    if figures is not None:
+        figures.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
+    else:
+        from IPython.display import Image, display
+
+        display(Image(buffer.getvalue()))
+
+
 class judging:
-    """Context manager the trusted grader uses while it runs test cells."""
+    """Context manager the trusted grader uses while it runs a test cell; ``figures`` collects the learning
+    curves its checks attach."""
+
+    def __init__(self, figures: list[str] | None = None) -> None:
+        self._figures = figures
 
     def __enter__(self) -> judging:
         self._token = _JUDGING.set(True)
+        self._figures_token = _FIGURES.set(self._figures)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _FIGURES.reset(self._figures_token)
         _JUDGING.reset(self._token)

@@ -18,7 +18,7 @@ import torch
 from hypothesis import strategies as st
 from scipy import stats
 
-from autograder.checks import check
+from autograder.checks import check, learning_curve
 from autograder.codec import Fixture
 from autograder.framework import call_student, fail, for_all, gradients, had_grad_fn, remote, show, with_timeout
 from autograder.sandbox import StudentFunction
@@ -729,6 +729,8 @@ def check_dqn_learns_cartpole(train_dqn: Callable) -> str:
     prop = (f"within {LEARNING_STEPS} environment steps the greedy policy's evaluation return reaches "
             f"{RETURN_THRESHOLD:.0f} (CartPole-v1 is 'solved' at 475; the maximum is 500) at least once")
     _, returns, text = run_training(prop, train_dqn, LEARNING_STEPS, LEARNING_CONFIG, GRADING_SEED, LEARNING_TIMEOUT)
+    learning_curve(returns, reference=RETURN_THRESHOLD, reference_label="threshold", window=1,
+                   xlabel=f"greedy evaluation (every {LEARNING_CONFIG['eval_every']} steps)")
     best = float(returns.max())
     if best < RETURN_THRESHOLD:
         fail(prop, text, f"max(eval_returns) >= {RETURN_THRESHOLD:.0f}", f"evaluations {show(returns)}",

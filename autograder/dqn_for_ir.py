@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import rlir  # noqa: F401  (registers rlir/UserSatisfaction-v0)
-from autograder.checks import check
+from autograder.checks import check, learning_curve
 from autograder.framework import CheckFailure, as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
 from autograder.sandbox import StudentCodeError
 from rlir.envs.user_satisfaction import UserSatisfactionEnv
@@ -392,6 +392,8 @@ def check_recommender_learns(train_recommender_dqn: Callable) -> str:
             f"{BEST_CONSTANT:.1f}, random {RANDOM_RETURN:.0f})")
     net, train_returns, text = run_training(prop, train_recommender_dqn, LEARNING_STEPS, LEARNING_CONFIG,
                                             GRADING_SEED, LEARNING_TIMEOUT)
+    learning_curve(train_returns, reference=threshold, reference_label=f"{LEARNING_FRACTION} x DP optimum",
+                   xlabel="training session", window=20)
     returns = greedy_returns(prop, text, net)
     mean, stderr = returns.mean(), returns.std(ddof=1) / np.sqrt(len(returns))
     if mean < threshold:

@@ -27,6 +27,9 @@ def verdict_outputs(verdict: CellVerdict) -> list[NotebookNode]:
     outputs = []
     if verdict.output:
         outputs.append(NotebookNode(output_type="stream", name="stdout", text=verdict.output))
+    for figure in verdict.figures:
+        outputs.append(NotebookNode(output_type="display_data", metadata={},
+                                    data={"image/png": figure, "text/plain": "<learning curve>"}))
     if not verdict.passed:
         outputs.append(NotebookNode(output_type="error", ename=verdict.error_name, evalue=verdict.error_message,
                                     traceback=[f"{verdict.error_name}: {verdict.error_message}"]))

@@ -40,6 +40,7 @@ class CellVerdict:
     output: str = ""
     error_name: str = ""
     error_message: str = ""
+    figures: list[str] = field(default_factory=list)  # base64 PNG learning curves, shown in the feedback
 
     @property
     def points(self) -> float:
@@ -117,14 +118,14 @@ def answer_sources(nb) -> list[tuple[str, str]]:
     return sources
 
 
-def run_test_cell(source: str, student_objects: dict) -> tuple[bool, str, str, str]:
+def run_test_cell(source: str, student_objects: dict, figures: list[str] | None = None) -> tuple[bool, str, str, str]:
     """Run one test cell in a fresh namespace holding only ``student_objects`` (proxies when grading);
-    return (passed, stdout, error name, message)."""
+    return (passed, stdout, error name, message). Learning curves the checks attach go to ``figures``."""
     namespace = {"__builtins__": builtins, "__name__": "__rlir_grader__", **student_objects}
     stdout = io.StringIO()
     try:
         code = compile(python_source(source), "<graded cell>", "exec")
-        with judging(), contextlib.redirect_stdout(stdout):
+        with judging(figures), contextlib.redirect_stdout(stdout):
             exec(code, namespace)  # noqa: S102 - the instructor's test cell, restored by nbgrader
     except CheckFailure as failure:
         return False, stdout.getvalue(), "CheckFailure", str(failure)
@@ -162,7 +163,7 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                 sandbox.ensure_ready()
                 sandbox.set_deadline(min(deadline, time.monotonic() + CELL_BUDGET_SECONDS))
                 proxies = {name: sandbox.function(name) for name in module.CONTRACT}
-                ok, output, name, message = run_test_cell(cell.source, proxies)
+                ok, output, name, message = run_test_cell(cell.source, proxies, result.figures)
                 result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
             verdict.cells.append(result)
     return verdict

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from autograder.checks import check
+from autograder.checks import check, learning_curve
 from autograder.framework import (
     as_array,
     call_student,
@@ -536,6 +536,7 @@ def check_reinforce_cartpole(train_reinforce: Callable) -> str:
             f"{CARTPOLE_THRESHOLD} over {CARTPOLE_EVAL_EPISODES} episodes (maximum 500)")
     policy, returns, text = run_training(prop, train_reinforce, "CartPole-v1", CARTPOLE_STEPS, CARTPOLE_CONFIG,
                                          GRADING_SEED)
+    learning_curve(returns, reference=CARTPOLE_THRESHOLD, reference_label="threshold", window=20)
     if returns.sum() > CARTPOLE_STEPS:
         fail(prop, text, f"at most {CARTPOLE_STEPS} steps", f"{returns.sum():.0f} steps",
              "stop once total_steps environment steps are used")
@@ -575,6 +576,7 @@ def check_reinforce_point_reach(train_reinforce: Callable) -> str:
     policy, returns, text = run_training(prop, train_reinforce, POINT_REACH_ID, REACH_STEPS, REACH_CONFIG,
                                          GRADING_SEED)
     optimum, still = reach_reference()
+    learning_curve(returns, reference=optimum, reference_label="optimal policy", window=20)
     scores = evaluate(prop, text, policy, POINT_REACH_ID, REACH_EVAL_EPISODES, mean_actions(prop, text))
     score = (scores.mean() - still) / (optimum - still)
     if score < REACH_THRESHOLD:

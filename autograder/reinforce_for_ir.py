@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import rlir.envs  # noqa: F401  (registers rlir/Ranking-v0)
-from autograder.checks import check
+from autograder.checks import check, learning_curve
 from autograder.codec import Fixture
 from autograder.framework import (
     as_array,
@@ -699,6 +699,7 @@ def learning_check(prop: str, train_ranker: Callable, mode: str, n_episodes: int
                    ratio: float) -> str:
     scorer, returns, text = run_training(prop, train_ranker, mode, n_episodes, config, GRADING_SEED)
     ndcg, ref = held_out_ndcg(prop, text, scorer)
+    learning_curve(returns, reference=ref["oracle"], reference_label="oracle NDCG@10 (held-out queries)")
     if ndcg > ref["oracle"] + 0.02:  # no function of the features beats the oracle by more than chance
         fail(prop, text, f"NDCG@10 on the held-out queries at most about the oracle's {ref['oracle']:.3f}",
              f"{ndcg:.3f}", "score documents from their features only; the relevance labels of the test queries "

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy import stats
 
-from autograder.checks import check
+from autograder.checks import check, learning_curve
 from autograder.framework import as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
 from rlir.frozenlake import make_frozenlake, policy_success_probability
 
@@ -445,6 +445,7 @@ def check_q_learning_learns(train_q_learning: Callable) -> str:
             f"{SUCCESS_THRESHOLD} (exact, from the model; the best possible is {FROZENLAKE_OPTIMAL_SUCCESS})")
     env = make_frozenlake()
     q, returns, text = run_training(prop, train_q_learning, env, LEARNING_EPISODES, seed=GRADING_SEED)
+    learning_curve(returns, reference=FROZENLAKE_OPTIMAL_SUCCESS, reference_label="best possible success rate")
     success = policy_success_probability(env, q.argmax(axis=1))
     if success < SUCCESS_THRESHOLD:
         fail(prop, text, f"success probability >= {SUCCESS_THRESHOLD}", f"{success:.3f} (mean training return "

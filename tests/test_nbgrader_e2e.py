@@ -5,6 +5,7 @@ failing property."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import nbformat
@@ -121,6 +122,22 @@ def test_feedback_names_the_failing_property(course):
 
 def test_no_hypothesis_folders_are_left_in_student_folders(course):
     assert not list(course[0].rglob(".hypothesis"))
+
+
+def test_feedback_shows_the_learning_curve_of_the_learning_check(course):
+    """The graded q_learning_learns cell carries the student's learning curve as a PNG, and the feedback
+    page shows it; the untouched release trained nothing and has none."""
+    course, folder = course
+
+    def curves(student: str) -> list[str]:
+        graded = nbformat.read(str(course / "autograded" / student / folder / NOTEBOOK), as_version=4)
+        (cell,) = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_learning_learns"]
+        return [o.data["image/png"] for o in cell.outputs if o.output_type == "display_data" and "image/png" in o.data]
+
+    (curve,) = curves("solution")
+    assert base64.b64decode(curve).startswith(b"\x89PNG")
+    assert curve in feedback_html(course, folder, "solution", NOTEBOOK)
+    assert curves("untouched") == []
 
 
 def test_feedback_never_shows_hidden_tests(course):
