@@ -25,7 +25,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.batch import batch_grade  # noqa: E402
+from autograder.batch import _env, batch_grade, nbgrader_command  # noqa: E402
 from autograder.notebook import assignment_id  # noqa: E402
 
 
@@ -83,8 +83,8 @@ def main() -> None:
                 course = Path(scratch)
                 shutil.copy(ROOT / "nbgrader_config.py", course)
                 shutil.copytree(ROOT / "source" / folder, course / "source" / folder)
-                subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", folder],
-                               cwd=course, capture_output=True, check=True)
+                subprocess.run(nbgrader_command("generate_assignment", folder), cwd=course, env=_env(),
+                               capture_output=True, check=True)  # nbgrader runs alembic: the venv's bin on PATH
                 make_class(course, folder, per_assignment[folder])
                 start = time.perf_counter()
                 results = batch_grade(course, folder, workers=workers, progress=False)
