@@ -48,27 +48,40 @@ def learning_curve(returns: Any, *, reference: float, reference_label: str, xlab
                    window: int = 100) -> None:
     """Attach the student's learning curve (smoothed returns against the check's threshold) to the feedback
     of the test cell being judged; in a notebook, show it. A figure never changes a verdict."""
-    import base64
+    figures = _FIGURES.get()
+    if figures is None and not _in_notebook():
+        return
+    png = _curve_png(returns, reference, reference_label, xlabel, window)
+    if png is None:
+        return
+    if figures is not None:
+        import base64
+
+        figures.append(base64.b64encode(png).decode("ascii"))
+    else:
+        from IPython.display import Image, display
+
+        display(Image(png))
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def _curve_png(returns: Any, reference: float, reference_label: str, xlabel: str, window: int) -> bytes | None:
+    """The curve as PNG bytes, or None when the student's returns cannot be plotted."""
     import io
 
     import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: renders with Agg, whatever the backend
 
-    figures = _FIGURES.get()
-    shell = None
-    if figures is None:
-        try:
-            from IPython import get_ipython
+    from rlir.plotting import plot_learning_curve
 
-            shell = get_ipython()
-        except ImportError:
-            return
-        if shell is None:
-            return
     try:
-        from matplotlib.figure import Figure  # no pyplot: renders with Agg, whatever the backend
-
-        from rlir.plotting import plot_learning_curve
-
         values = np.asarray(returns, dtype=float).ravel()
         figure = Figure(figsize=(6, 3))
         ax = figure.subplots()
@@ -79,13 +92,8 @@ def learning_curve(returns: Any, *, reference: float, reference_label: str, xlab
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)
     except Exception:  # noqa: BLE001 - the student's returns may be unplottable; the verdict stands
-        return
-    if figures is not None:
-        figures.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
-    else:
-        from IPython.display import Image, display
-
-        display(Image(buffer.getvalue()))
+        return None
+    return buffer.getvalue()
 
 
 class judging:

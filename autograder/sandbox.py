@@ -354,14 +354,11 @@ def sensitive_paths() -> tuple[str, ...]:
 def worker_paths() -> tuple[Path, ...]:
     """The folders the worker needs and may see: the interpreter with its standard library and installed
     packages, and the course's own packages (``autograder``, ``rlir``). Everything else is covered."""
-    import importlib.util
     import sysconfig
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values()}
-    for package in ("autograder", "rlir"):
-        spec = importlib.util.find_spec(package)
-        paths.update(spec.submodule_search_locations or () if spec else ())
+             os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values(),
+             *course_package_dirs()}
     return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
 
 
@@ -373,18 +370,20 @@ _WORKER_BOOT = ("import os, runpy, sys; sys.path[:0] = sys.argv.pop(1).split(os.
 
 
 @functools.cache
-def package_roots() -> tuple[str, ...]:
-    """The folders holding this grader's own ``autograder`` and ``rlir`` packages."""
+def course_package_dirs() -> tuple[str, ...]:
+    """The folders of this grader's own ``autograder`` and ``rlir`` packages (real paths)."""
     import importlib.util
 
-    roots = []
+    dirs = []
     for package in ("autograder", "rlir"):
         spec = importlib.util.find_spec(package)
-        for location in (spec.submodule_search_locations or ()) if spec else ():
-            root = os.path.dirname(os.path.realpath(location))
-            if root not in roots:
-                roots.append(root)
-    return tuple(roots)
+        dirs += [os.path.realpath(p) for p in (spec.submodule_search_locations or () if spec else ())]
+    return tuple(dirs)
+
+
+def package_roots() -> tuple[str, ...]:
+    """The folders holding those packages, each once: what the worker puts first on its path."""
+    return tuple(dict.fromkeys(os.path.dirname(d) for d in course_package_dirs()))
 
 
 def _inside(path: Path, folders: set[Path] | tuple[Path, ...]) -> bool:
