@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.dqn import EVAL_SEED_OFFSET, LEARNING_CONFIG, RETURN_THRESHOLD  # noqa: E402
+from benchmarks.milestones import Milestones, show, summary  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 EVAL_EVERY, EVAL_EPISODES, HOLD = 1000, 5, 3
@@ -41,16 +40,14 @@ class Done(Exception):
     """Raised from the evaluation hook to end a run once the return has held the threshold."""
 
 
-class Tracker:
-    """Greedy evaluations every EVAL_EVERY steps; training CPU time is the process time minus evaluation time."""
+class Tracker(Milestones):
+    """Greedy evaluations every EVAL_EVERY steps by the learning check's protocol."""
 
     def __init__(self, seed: int) -> None:
+        super().__init__(RETURN_THRESHOLD, HOLD)
         self.seed, self.env = seed, gym.make("CartPole-v1")
-        self.start, self.eval_cpu, self.evals = time.process_time(), 0.0, []
-        self.first = self.held = None  # (steps, cpu seconds)
 
-    def evaluate(self, q_values) -> None:
-        start = time.process_time()
+    def greedy_return(self, q_values) -> float:
         total = 0.0
         for episode in range(EVAL_EPISODES):
             obs, _ = self.env.reset(seed=self.seed + EVAL_SEED_OFFSET + episode)
@@ -61,13 +58,10 @@ class Tracker:
                 total += float(reward)
                 if terminated or truncated:
                     break
-        self.eval_cpu += time.process_time() - start
-        self.evals.append(total / EVAL_EPISODES)
-        at = (len(self.evals) * EVAL_EVERY, time.process_time() - self.start - self.eval_cpu)
-        if self.first is None and self.evals[-1] >= RETURN_THRESHOLD:
-            self.first = at
-        if self.held is None and len(self.evals) >= HOLD and min(self.evals[-HOLD:]) >= RETURN_THRESHOLD:
-            self.held = at
+        return total / EVAL_EPISODES
+
+    def evaluate(self, q_values) -> None:
+        if self.record((len(self.evals) + 1) * EVAL_EVERY, lambda: self.greedy_return(q_values)):
             raise Done
 
 
@@ -76,7 +70,7 @@ def run_ours(seed: int, steps: int) -> Tracker:
     tracker = Tracker(seed)
     namespace["evaluate_greedy"] = lambda net, env, n, s: tracker.evaluate(net)  # same protocol, timed apart
     config = {**LEARNING_CONFIG, "eval_every": EVAL_EVERY, "eval_episodes": EVAL_EPISODES}
-    tracker.start = time.process_time()
+    tracker.restart_clock()
     try:
         namespace["train_dqn"](gym.make("CartPole-v1"), steps, config, seed)
     except Done:
@@ -99,21 +93,10 @@ def run_sb3(seed: int, steps: int) -> Tracker:
                     return False
             return True
 
-    tracker.start = time.process_time()
+    tracker.restart_clock()
     model = DQN("MlpPolicy", gym.make("CartPole-v1"), seed=seed, device="cpu", verbose=0, **ZOO)
     model.learn(total_timesteps=steps, callback=Evaluate())
     return tracker
-
-
-def show(at) -> str:
-    return "      never      " if at is None else f"{at[0]:>6} st {at[1]:6.1f} s"
-
-
-def median(values: list) -> tuple[float, float]:
-    """Median steps and CPU seconds over seeds; a run that never got there counts as infinitely slow."""
-    steps = [v[0] if v else np.inf for v in values]
-    cpu = [v[1] if v else np.inf for v in values]
-    return float(np.median(steps)), float(np.median(cpu))
 
 
 def main() -> None:
@@ -131,15 +114,7 @@ def main() -> None:
             print(f"{name:>5} {seed:>4} | {show(tracker.first)} | {show(tracker.held)} | "
                   f"{[int(v) for v in tracker.evals]}", flush=True)
     print()
-    for label, attribute in (("first reaches 475", "first"), ("holds 475 for 3 evaluations", "held")):
-        ours = median([getattr(t, attribute) for t in results["ours"]])
-        sb3 = median([getattr(t, attribute) for t in results["sb3"]])
-        print(f"{label:>28}: median steps ours {ours[0]:.0f}, SB3 {sb3[0]:.0f} (ratio SB3/ours "
-              f"{sb3[0] / ours[0]:.2f}); median CPU s ours {ours[1]:.1f}, SB3 {sb3[1]:.1f} "
-              f"(ratio {sb3[1] / ours[1]:.2f})")
-        reached = sum(getattr(t, attribute) is not None for t in results["ours"]), \
-            sum(getattr(t, attribute) is not None for t in results["sb3"])
-        print(f"{'':>28}  runs that got there: ours {reached[0]}/{args.seeds}, SB3 {reached[1]}/{args.seeds}")
+    print("\n".join(summary(results, RETURN_THRESHOLD)))
 
 
 if __name__ == "__main__":
