@@ -20,6 +20,11 @@ def train_a2c(n_envs, total_steps, config, seed):
         last = size
     policy = nn.Sequential(*layers, nn.Linear(last, n_actions))
     value_net = ValueNetwork(obs_dim, config["hidden_sizes"])
+    for net, head_gain in ((policy, 0.01), (value_net, 1.0)):
+        linears = [module for module in net.modules() if isinstance(module, nn.Linear)]
+        for layer in linears:
+            nn.init.orthogonal_(layer.weight, gain=head_gain if layer is linears[-1] else np.sqrt(2))
+            nn.init.zeros_(layer.bias)
     parameters = list(policy.parameters()) + list(value_net.parameters())
     optimizer = torch.optim.Adam(parameters, lr=config["learning_rate"])
     n_steps = config["n_steps"]
