@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
+from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder.__main__ import main
 from tests.helpers import ROOT, source_notebook
@@ -16,14 +20,14 @@ from tests.helpers import ROOT, source_notebook
 FOLDER = "01_tabular_q_learning"
 
 
+@pytest.fixture
 def world_readable_dir():
-    """A scratch folder the sandbox's unprivileged user can enter (pytest's tmp_path is root-only)."""
-    import tempfile
-    from pathlib import Path
-
+    """A scratch folder the sandbox's unprivileged user can enter (pytest's tmp_path is root-only), removed
+    afterwards."""
     path = Path(tempfile.mkdtemp(prefix="rlir-gradescope-"))
     path.chmod(0o755)
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_results_json_has_gradescopes_fields_and_the_failing_property(tmp_path):
@@ -52,9 +56,9 @@ def test_a_file_that_is_not_a_notebook_scores_zero_with_a_reason(tmp_path):
     assert report["score"] == 0 and "Could not read" in report["output"]
 
 
-def test_the_zip_runs_as_gradescope_would(tmp_path):
+def test_the_zip_runs_as_gradescope_would(world_readable_dir):
     """Unpack the zip as /autograder/source would be, and run its run_autograder on a correct submission."""
-    tmp_path = world_readable_dir()
+    tmp_path = world_readable_dir
     archive = tmp_path / "autograder.zip"
     assert main(["gradescope-zip", FOLDER, "--out", str(archive)]) == 0
     source = tmp_path / "source"
