@@ -60,14 +60,18 @@ def test_a_submission_that_hangs_costs_only_its_own_points_and_is_reported(grade
 
 
 def kernel_processes() -> list[str]:
-    """Command lines of the kernels (and their jail launchers) running on this machine."""
+    """Command lines of the kernels (and their jail launchers) that batch jobs of this checkout started: run by
+    this venv's Python in a batch job's scratch folder. Kernels of other graders on the machine (say, the main
+    job running beside the tests) are not this test's business."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
             line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = str((proc / "cwd").readlink())
         except OSError:
             continue
-        if "ipykernel_launcher" in line or "autograder.kernel_jail" in line:
+        ours = line.startswith(sys.prefix) and "/rlir-grade-" in cwd
+        if ours and ("ipykernel_launcher" in line or "autograder.kernel_jail" in line):
             found.append(line)
     return found
 
