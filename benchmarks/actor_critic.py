@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.actor_critic import LEARNING_CONFIG, LEARNING_ENVS, LEARNING_STEPS, SOLVED_RETURN, greedy_returns  # noqa: E402
-from benchmarks.milestones import Milestones, show, summary  # noqa: E402
+from benchmarks.milestones import Milestones, quiet, show, summary  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 SB3_STEPS = 500_000
@@ -80,7 +80,7 @@ def run_sb3(seed: int, every: int) -> Progress:
 
     progress.restart_clock()
     env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
-    model = A2C("MlpPolicy", env, ent_coef=0.0, seed=seed, device="cpu", verbose=0)
+    model = quiet(A2C("MlpPolicy", env, ent_coef=0.0, seed=seed, device="cpu", verbose=0))
     model.learn(SB3_STEPS, callback=Stop())
     return progress
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.dqn import EVAL_SEED_OFFSET, LEARNING_CONFIG, RETURN_THRESHOLD  # noqa: E402
-from benchmarks.milestones import Milestones, show, summary  # noqa: E402
+from benchmarks.milestones import Milestones, quiet, show, summary  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 EVAL_EVERY, EVAL_EPISODES, HOLD = 1000, 5, 3
@@ -94,7 +94,7 @@ def run_sb3(seed: int, steps: int) -> Tracker:
             return True
 
     tracker.restart_clock()
-    model = DQN("MlpPolicy", gym.make("CartPole-v1"), seed=seed, device="cpu", verbose=0, **ZOO)
+    model = quiet(DQN("MlpPolicy", gym.make("CartPole-v1"), seed=seed, device="cpu", verbose=0, **ZOO))
     model.learn(total_timesteps=steps, callback=Evaluate())
     return tracker
 

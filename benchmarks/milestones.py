@@ -67,3 +67,11 @@ def summary(results: dict[str, list[Milestones]], threshold: float) -> list[str]
         lines.append(f"{'':>28}  runs that got there: ours {reached[0]}/{len(results['ours'])}, "
                      f"SB3 {reached[1]}/{len(results['sb3'])}")
     return lines
+
+
+def quiet(model):
+    """An SB3 model that logs nowhere: its default logger makes a /tmp/SB3-<date> folder for every run."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
