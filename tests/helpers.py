@@ -20,6 +20,11 @@ def solution_sources(assignment: str) -> list[tuple[str, str]]:
     return answer_sources(read_notebook(source_notebook(assignment)))
 
 
+def solution_function(assignment: str, name: str) -> str:
+    """The instructor's answer cell that defines ``name`` (to build mutants of it by substitution)."""
+    return dict(solution_sources(assignment))[f"<cell answer_{name}>"]
+
+
 def replace_function(sources: list[tuple[str, str]], name: str, new_source: str) -> list[tuple[str, str]]:
     """The same sources with the answer cell defining ``name`` replaced by ``new_source``."""
     target = f"<cell answer_{name}>"

@@ -7,75 +7,19 @@ another way; it must keep full marks.
 
 from tests.corpus.tabular_q_learning import Mutant
 
-# train_a2c of the instructor solution with one line changed, for the training mutants.
-_TRAIN_HEAD = '''
-def train_a2c(n_envs, total_steps, config, seed):
-    torch.manual_seed(seed)
-    envs = gym.make_vec(config.get("env_id", "CartPole-v1"), num_envs=n_envs, vectorization_mode="sync")
-    obs_dim = envs.single_observation_space.shape[0]
-    n_actions = envs.single_action_space.n
-    layers, last = [], obs_dim
-    for size in config["hidden_sizes"]:
-        layers += [nn.Linear(last, size), nn.Tanh()]
-        last = size
-    policy = nn.Sequential(*layers, nn.Linear(last, n_actions))
-    value_net = ValueNetwork(obs_dim, config["hidden_sizes"])
-    for net, head_gain in ((policy, 0.01), (value_net, 1.0)):
-        linears = [module for module in net.modules() if isinstance(module, nn.Linear)]
-        for layer in linears:
-            nn.init.orthogonal_(layer.weight, gain=head_gain if layer is linears[-1] else np.sqrt(2))
-            nn.init.zeros_(layer.bias)
-    parameters = list(policy.parameters()) + list(value_net.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=config["learning_rate"])
-    n_steps = config["n_steps"]
-    obs = torch.as_tensor(envs.reset(seed=SEED_ARGUMENT)[0], dtype=torch.float32)
-    autoreset = np.zeros(n_envs, dtype=bool)
-    running_return = np.zeros(n_envs)
-    episode_returns = []
-    steps_done = 0
-    for _ in range(-(-total_steps // (n_envs * n_steps))):
-        rollout_obs = torch.zeros(n_steps, n_envs, obs_dim)
-        actions = torch.zeros(n_steps, n_envs, dtype=torch.long)
-        rewards, terminated, truncated = (torch.zeros(n_steps, n_envs) for _ in range(3))
-        real = torch.zeros(n_steps, n_envs, dtype=torch.bool)
-        for t in range(n_steps):
-            with torch.no_grad():
-                action = torch.distributions.Categorical(logits=policy(obs)).sample()
-            next_obs, reward, term, trunc, _ = envs.step(action.numpy())
-            rollout_obs[t], actions[t], real[t] = obs, action, torch.as_tensor(REAL_MASK)
-            rewards[t] = torch.as_tensor(reward, dtype=torch.float32)
-            terminated[t] = torch.as_tensor(TERMINATED, dtype=torch.float32)
-            truncated[t] = torch.as_tensor(trunc, dtype=torch.float32)
-            running_return[~autoreset] += reward[~autoreset]
-            ended = (term | trunc) & ~autoreset
-            for index in np.flatnonzero(ended):
-                episode_returns.append(float(running_return[index]))
-                running_return[index] = 0.0
-            autoreset = ended
-            obs = torch.as_tensor(next_obs, dtype=torch.float32)
-        steps_done += n_steps * n_envs
-        values = value_net(rollout_obs)
-        with torch.no_grad():
-            advantages, returns = gae(rewards, values.detach(), value_net(obs), terminated, truncated,
-                                      config["gamma"], config["gae_lambda"])
-        distribution = torch.distributions.Categorical(logits=policy(rollout_obs))
-        loss = (actor_loss(distribution.log_prob(actions)[real], advantages[real], distribution.entropy()[real],
-                           config["entropy_coef"])
-                + config["value_coef"] * critic_loss(values[real], returns[real]))
-        for group in optimizer.param_groups:
-            group["lr"] = config["learning_rate"] * max(0.0, 1.0 - steps_done / total_steps)
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(parameters, config["max_grad_norm"])
-        optimizer.step()
-    envs.close()
-    return policy, value_net, np.array(episode_returns)
-'''
-
 
 def _train(seed="seed", real="~autoreset", terminated="term") -> str:
-    return (_TRAIN_HEAD.replace("SEED_ARGUMENT", seed).replace("REAL_MASK", real)
-            .replace("TERMINATED", terminated))
+    """train_a2c of the instructor solution with one expression changed, for the training mutants: the seed
+    of the first reset, the mask of real transitions, or the terminal flags stored for the rollout."""
+    from tests.helpers import solution_function
+
+    source = solution_function("actor_critic", "train_a2c")
+    for old, new in (("envs.reset(seed=seed)", f"envs.reset(seed={seed})"),
+                     ("torch.as_tensor(~autoreset)", f"torch.as_tensor({real})"),
+                     ("torch.as_tensor(term, dtype", f"torch.as_tensor({terminated}, dtype")):
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
 
 
 _GAE_TEMPLATE = '''

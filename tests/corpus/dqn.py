@@ -482,10 +482,9 @@ def td_loss(online_net, batch, targets, weights=None):
 
 
 def _train_source() -> str:
-    from tests.helpers import solution_sources
+    from tests.helpers import solution_function
 
-    (source,) = [s for name, s in solution_sources("dqn") if name == "<cell answer_train_dqn>"]
-    return source
+    return solution_function("dqn", "train_dqn")
 
 
 def train_mutant(name: str, old: str, new: str, must_fail: tuple[str, ...]) -> Mutant:

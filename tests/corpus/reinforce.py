@@ -7,7 +7,7 @@ several answer cells by a correct solution written another way; it must keep ful
 
 from dataclasses import dataclass
 
-from tests.helpers import solution_sources
+from tests.helpers import solution_function
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,8 @@ class Mutant:
     slow: bool = False
 
 
-def _solution(name: str) -> str:
-    """The instructor's answer cell for ``name`` (to build mutants of the training loop by substitution)."""
-    return dict(solution_sources("reinforce"))[f"<cell answer_{name}>"]
-
-
 def _train_with(old: str, new: str) -> str:
-    source = _solution("train_reinforce")
+    source = solution_function("reinforce", "train_reinforce")
     assert old in source, old
     return source.replace(old, new)
 
