@@ -51,8 +51,9 @@ def submit(course: Path, folder: str, student: str, notebook: nbformat.NotebookN
         nbformat.write(notebook, str(target / name))
 
 
-def answer_sources(notebook: Path) -> dict[str, str]:
-    """grade id -> source of every answer (solution) cell of a notebook file."""
+def answer_cells(notebook: Path) -> dict[str, str]:
+    """grade id -> source of every answer (solution) cell of a notebook file (``autograder.notebook.answer_sources``
+    gives the cells as the sandbox runs them instead)."""
     return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(notebook), 4).cells
             if c.metadata.get("nbgrader", {}).get("solution")}
 

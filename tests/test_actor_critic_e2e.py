@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_cells, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "actor_critic.ipynb"
@@ -23,7 +23,7 @@ PARTIAL_POINTS = {"actor_loss_value": 3.0, "baseline_unbiased": 4.0, "slides_bas
 
 def partial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(str(release), as_version=4)
-    solved = answer_sources(solution)
+    solved = answer_cells(solution)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in PARTIAL_ANSWERS:

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from tests.corpus.dqn import MUTANTS
-from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_cells, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "dqn.ipynb"
@@ -25,7 +25,7 @@ def buggy_submission(solution: Path, release: Path) -> nbformat.NotebookNode:
     """The instructor solution with one realistic mistake (the dueling head subtracts the max advantage) and
     train_dqn left as released (so no training run is spent on it)."""
     nb = nbformat.read(str(solution), as_version=4)
-    released = answer_sources(release)
+    released = answer_cells(release)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id == f"answer_{BUG.function}":

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_cells, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "dqn_for_ir.ipynb"
@@ -23,7 +23,7 @@ HELPER_POINTS = {"masked_argmax_never_masked": 5.0, "masked_argmax_ties": 3.0,
 def helpers_only_with_cheats(release: Path, solution: Path) -> nbformat.NotebookNode:
     """The three masked helpers solved, no trainer, and attempts to fake the training checks."""
     nb = nbformat.read(str(release), as_version=4)
-    solved = answer_sources(solution)
+    solved = answer_cells(solution)
     cheat = '''
 import autograder.dqn_for_ir as checks
 checks.LEARNING_FRACTION = 0.0

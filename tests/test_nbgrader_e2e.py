@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_cells, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -39,7 +39,7 @@ for path in (course + "/canary.txt", course + "/gradebook.db"):
 def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
     """Correct answers for shape_reward and greedy_policy only (4 points), plus every trick in the book."""
     nb = nbformat.read(str(release), as_version=4)
-    solved = answer_sources(solution)
+    solved = answer_cells(solution)
     cheat = '''
 import sys
 import numpy as np

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_cells, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "reinforce.ipynb"
@@ -21,7 +21,7 @@ TOTAL_POINTS = 44
 def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
     """A correct discounted_returns only (4 + 3 points), plus attempts to fake the rest."""
     nb = nbformat.read(str(release), as_version=4)
-    solved = answer_sources(solution)
+    solved = answer_cells(solution)
     cheat = '''
 import autograder.checks
 import autograder.reinforce as checks

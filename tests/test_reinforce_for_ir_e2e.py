@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.e2e import answer_sources, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
+from tests.e2e import answer_cells, autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT
 
 NOTEBOOK = "reinforce_for_ir.ipynb"
@@ -21,7 +21,7 @@ PARTLY_SOLVED = ("answer_LinearScorer", "answer_MLPScorer", "answer_position_ret
 def partly_solved_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
     """The release with four answers filled in from the solution and the rest left as it is."""
     nb = nbformat.read(str(release), as_version=4)
-    solved = answer_sources(solution)
+    solved = answer_cells(solution)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in PARTLY_SOLVED:
