@@ -26,6 +26,7 @@ from autograder.sandbox import _network_jail
 SUBMISSION_TIMEOUT = 1800.0
 KILLED_OUTPUT_SECONDS = 30.0  # to drain a killed job's output
 SUBMISSION_MEMORY_BYTES = 8 * 1024**3  # address space of nbgrader and the student's kernel, each
+SCRATCH_PREFIX = "rlir-grade-"  # each job's scratch course: a temporary folder rlir-grade-<student>-...
 
 
 class InfrastructureError(RuntimeError):
@@ -52,7 +53,8 @@ def nbgrader_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "nbgrader"), *args]
 
 
-def _env() -> dict[str, str]:
+def nbgrader_env() -> dict[str, str]:
+    """The environment nbgrader runs in: this venv's bin first on PATH (nbgrader calls alembic from there)."""
     bin_dir = str(Path(sys.executable).parent)
     return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
 
@@ -79,7 +81,7 @@ def prepare_template(course: Path, folder: str, workdir: Path, db_url: str) -> P
     shutil.copytree(course / "source" / folder, template / "source" / folder)
     for extra in ((), (f"--db={db_url}",)):
         result = subprocess.run(nbgrader_command("generate_assignment", folder, "--force", *extra), cwd=template,
-                                env=_env(), capture_output=True, text=True, timeout=600)
+                                env=nbgrader_env(), capture_output=True, text=True, timeout=600)
         if result.returncode != 0:
             raise InfrastructureError(f"generate_assignment {' '.join(extra)} failed:\n"
                                       f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -94,7 +96,7 @@ def grade_submission(template: str, submission: str, folder: str, student: str,
     Safe to run in any worker (a thread here, or a Dask/Ray task on the same machine): it touches only
     its own scratch directory and returns everything it produced."""
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f"rlir-grade-{student}-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{student}-") as scratch:
         course = Path(scratch) / "course"
         shutil.copytree(template, course)
         shutil.copytree(submission, course / "submitted" / student / folder)
@@ -123,7 +125,7 @@ def grade_submission(template: str, submission: str, folder: str, student: str,
 def _run_group(command: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
     """Run ``command`` in its own process group; on timeout kill the whole group (nbgrader and the
     student's kernel with it) and raise ``TimeoutExpired``."""
-    process = subprocess.Popen(command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True, preexec_fn=_limit_memory)
     try:
         output, _ = process.communicate(timeout=timeout)

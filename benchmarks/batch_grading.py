@@ -25,7 +25,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.batch import _env, batch_grade, nbgrader_command  # noqa: E402
+from autograder.batch import batch_grade, nbgrader_command, nbgrader_env  # noqa: E402
 from autograder.notebook import assignment_id  # noqa: E402
 
 
@@ -83,7 +83,7 @@ def main() -> None:
                 course = Path(scratch)
                 shutil.copy(ROOT / "nbgrader_config.py", course)
                 shutil.copytree(ROOT / "source" / folder, course / "source" / folder)
-                subprocess.run(nbgrader_command("generate_assignment", folder), cwd=course, env=_env(),
+                subprocess.run(nbgrader_command("generate_assignment", folder), cwd=course, env=nbgrader_env(),
                                capture_output=True, check=True)  # nbgrader runs alembic: the venv's bin on PATH
                 make_class(course, folder, per_assignment[folder])
                 start = time.perf_counter()

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import batch_grade, summary
+from autograder.batch import SCRATCH_PREFIX, batch_grade, summary
 from tests.e2e import assignment_folder, make_course
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -70,7 +70,7 @@ def kernel_processes() -> list[str]:
             cwd = str((proc / "cwd").readlink())
         except OSError:
             continue
-        ours = line.startswith(sys.prefix) and "/rlir-grade-" in cwd
+        ours = line.startswith(sys.prefix) and f"/{SCRATCH_PREFIX}" in cwd
         if ours and ("ipykernel_launcher" in line or "autograder.kernel_jail" in line):
             found.append(line)
     return found
