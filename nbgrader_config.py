@@ -2,9 +2,11 @@
 
 Read by every nbgrader command run here. What it sets, and why:
 * the course id, this folder as the course root, and the Python kernel every notebook names;
-* a cell timeout, so a student's infinite loop costs that cell, not the whole batch;
-* graded cells are re-run outside the student's kernel by our trusted grader (autograder.nbgrader_plugin),
-  which also survives a kernel killed by ``os._exit``;
+* the notebook runs once, cell by cell in notebook order, in the sandbox instead of a Jupyter kernel, and
+  graded cells are judged outside it by our trusted grader (autograder.nbgrader_plugin); a cell that runs
+  longer than the timeout is interrupted, one that kills its process is skipped, and the rest still run;
+* a submission's symbolic links, hard links to other files and devices are refused, never copied;
+* student HTML, JavaScript and markdown lose their active content in autograded notebooks and feedback;
 * ``.hypothesis`` folders (should any appear) are never copied into releases, submissions or feedback;
 * warnings on stderr (e.g. a DeprecationWarning, a progress bar) do not zero a correct cell;
 * a deleted graded cell is put back and graded, not silently skipped.
@@ -22,9 +24,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
                             ".pytest_cache"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.Execute.kernel_name = "python3"  # the environment's own kernel, whatever a submission's metadata says
-c.Execute.timeout = 300
-c.Execute.interrupt_on_timeout = True
+c.Execute.kernel_name = "python3"  # the environment's own kernel (generate_assignment runs the source)
+c.GradeInSandbox.timeout = 300  # seconds one student cell may run when graded
+c.GradeInSandbox.notebook_budget = 900  # seconds all student cells of one notebook may run
 
 c.IgnorePattern.pattern = r"(?s)^(?!.*Traceback).*(Warning|\d+%\|)"
 c.IgnorePattern.enabled = True

@@ -85,7 +85,7 @@ def _after_call(value: Any) -> Any:
 
 def _describe_exception(error: BaseException) -> dict:
     frames = traceback.extract_tb(error.__traceback__)
-    student_frames = [f for f in frames if f.filename.startswith("<cell")]
+    student_frames = [f for f in frames if f.filename.startswith(("<cell", "<ipython-input"))]
     lines = traceback.format_list(student_frames[-5:])
     return {
         "type": type(error).__name__,
@@ -102,6 +102,7 @@ def main() -> None:
 
     namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": _FakeIPython}
     handles: dict[int, Any] = {}
+    shell: list[Any] = []  # the IPython shell, made by the first notebook cell
 
     def register(obj: Any) -> int:
         handles[len(handles) + 1] = obj
@@ -123,7 +124,7 @@ def main() -> None:
         except BaseException as error:  # noqa: BLE001 - e.g. a fixture that failed to build
             reply = {"status": "error", "error": _describe_exception(error)}
         else:
-            reply = _handle(request, namespace)
+            reply = _handle(request, namespace, shell)
         if os.getpid() != worker_pid:  # a process the student forked came back here: it must not answer
             os._exit(0)
         try:
@@ -135,11 +136,35 @@ def main() -> None:
         _send(write_fd, request_id, payload)
 
 
-def _handle(request: dict, namespace: dict) -> dict:
+def _write_files(files: dict) -> int:
+    """Write ``{relative path: base64 text}`` under the working folder (never outside it)."""
+    import base64
+
+    root = os.path.realpath(os.getcwd())
+    for relative, content in files.items():
+        target = os.path.realpath(os.path.join(root, relative))
+        if not target.startswith(root + os.sep):
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(base64.b64decode(content))
+    return len(files)
+
+
+def _handle(request: dict, namespace: dict, shell: list) -> dict:
     op = request["op"]
     try:
         if op == "ping":
             return {"status": "ok"}
+        if op == "run_cell":  # a notebook cell, with Jupyter's semantics and outputs
+            from autograder import _shell
+
+            if not shell:
+                shell.append(_shell.make_shell(namespace))
+            _seed_globals(request.get("seed", 0))
+            return {"status": "ok", "result": _shell.run_cell(shell[0], request["source"], request["timeout"])}
+        if op == "write_files":  # the submission's other files, beside the notebook as in Jupyter
+            return {"status": "ok", "result": _write_files(request["files"])}
         if op == "exec":
             _seed_globals(request.get("seed", 0))
             code = compile(request["source"], request["filename"], "exec")

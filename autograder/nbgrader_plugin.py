@@ -1,25 +1,41 @@
 """nbgrader preprocessors that make autograding trustworthy.
 
-* :class:`TrustedChecks` re-runs every graded test cell outside the student's kernel (see ``notebook.py``)
-  and replaces the cell's outputs with that verdict, so whatever the student's cells did inside the kernel
-  (patching numpy or a check, printing a fake score, swallowing errors) cannot change a grade.
-* :class:`ResilientExecute` is nbgrader's ``Execute`` that survives a kernel killed by the student's code
-  (``os._exit``, a crash): the notebook keeps the outputs it has and grading goes on. Its kernel runs in
-  the sandbox's jail (see ``kernel_jail.py``).
+* :class:`SubmissionGuard` (first of nbgrader's sanitising steps) refuses a notebook that is not a regular file
+  of the submission (a symbolic link, a hard link to a file elsewhere, a device): nothing it points to is
+  read into the graded notebook; and it records which graded cells the student's notebook had, for the notes.
+* :class:`GradeInSandbox` replaces nbgrader's ``Execute``: it runs the notebook's cells once, in notebook order,
+  in the sandbox (see ``notebook.py``), keeps their outputs, and judges every graded test cell outside that
+  process, replacing the cell's outputs with the verdict. No Jupyter kernel runs student code, and the
+  instructor's test cells never enter the student's process.
+* :class:`SanitizeStudentContent` removes active content (scripts, event handlers, JavaScript outputs) from
+  what the student's cells produced and from their markdown, in the autograded notebook and in the feedback.
+
+``configure`` installs them, and makes nbgrader copy only regular files of a submission (see ``submission.py``).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
 from nbconvert.exporters.exporter import ResourcesDict
-from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool
+from nbconvert.preprocessors.sanitize import SanitizeHTML
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float
 
-from autograder.notebook import CellVerdict, grade_notebook, is_graded_test_cell
+from autograder import submission
+from autograder.notebook import (
+    NOTEBOOK_BUDGET_SECONDS,
+    NOTEBOOK_CELL_TIMEOUT,
+    CellVerdict,
+    grade_notebook,
+    is_graded_test_cell,
+)
 from autograder.sandbox import _network_jail
+
+RECORD = "rlir_submission"  # notebook metadata the guard writes and the grader reads (never the student's)
 
 
 def verdict_outputs(verdict: CellVerdict) -> list[NotebookNode]:
@@ -36,67 +52,158 @@ def verdict_outputs(verdict: CellVerdict) -> list[NotebookNode]:
     return outputs
 
 
-class TrustedChecks(NbGraderPreprocessor):
-    """Grade each graded test cell outside the kernel and overwrite its outputs with the verdict."""
+def _grade_id(cell) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
-    enabled = Bool(True, help="Re-run graded cells outside the student's kernel").tag(config=True)
+
+class SubmissionGuard(NbGraderPreprocessor):
+    """Refuse a notebook that is not a regular file of its own, before anything of it is used."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        assignment = resources["nbgrader"]["assignment"]
-        if not _network_jail():
-            self.log.warning("this machine cannot jail student code (needs root and unshare): no network, "
-                             "file-system or process isolation for this submission")
-        verdict = grade_notebook(nb, assignment)
-        by_id = {cell.grade_id: cell for cell in verdict.cells}
-        for cell in nb.cells:
-            if is_graded_test_cell(cell):
-                grade_id = cell.metadata["nbgrader"]["grade_id"]
-                cell.outputs = verdict_outputs(by_id[grade_id])
-        for error in verdict.load_errors:
-            self.log.warning("answer cell failed to run: %s", error.splitlines()[0])
-        self.log.info("trusted checks: %s / %s points", verdict.points, verdict.max_points)
+        metadata = resources.get("metadata", {})
+        path = Path(metadata.get("path", ".")) / f"{metadata.get('name', resources.get('unique_key', ''))}.ipynb"
+        reason = submission.refusal(path, Path(metadata.get("path", ".")))
+        record = {"refused": reason,
+                  "graded": {_grade_id(c): c.cell_type for c in nb.cells if _grade_id(c) and
+                             c.get("metadata", {}).get("nbgrader", {}).get("grade")}}
+        if reason:
+            self.log.error("refused %s: %s", path, reason)
+            nb.cells = []  # nothing of what it points to goes on; nbgrader puts the graded cells back
+        nb.metadata[RECORD] = record
         return nb, resources
 
 
-class ResilientExecute(Execute):
-    """nbgrader's Execute, except that the kernel is jailed and a kernel killed by student code does not
-    abort the notebook."""
+class GradeInSandbox(NbGraderPreprocessor):
+    """Run the student's cells once in the sandbox and judge each graded cell outside it."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        from autograder.kernel_jail import JailedKernelManager
+    enabled = Bool(True, help="Grade in the sandbox (replaces nbgrader's Execute)").tag(config=True)
+    timeout = Float(NOTEBOOK_CELL_TIMEOUT, help="Seconds a student cell may run before it is interrupted"
+                    ).tag(config=True)
+    notebook_budget = Float(NOTEBOOK_BUDGET_SECONDS, help="Seconds all student cells of a notebook may run"
+                            ).tag(config=True)
 
-        kwargs.setdefault("kernel_manager_class", JailedKernelManager)  # nbgrader's Execute passes its own
-        super().__init__(*args, **kwargs)
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        assignment = resources["nbgrader"]["assignment"]
+        record = nb.metadata.pop(RECORD, None) or {"refused": "", "graded": {}}
+        folder = Path(resources.get("metadata", {}).get("path", "."))
+        notes = submission.notes_from_environment()
+        notes += [f"`{name}`: {why}" for name, why in submission.refused_files(
+            submission.submitted_folder(folder, resources))]
+        notes += _cell_notes(nb, record["graded"]) if not record["refused"] else []
+        if record["refused"]:
+            self._refuse(nb, record["refused"])
+            notes.insert(0, f"this notebook was not graded: {record['refused']}")
+        else:
+            if not _network_jail():
+                self.log.warning("this machine cannot jail student code (needs root and unshare): no network, "
+                                 "file-system or process isolation for this submission")
+            verdict = grade_notebook(nb, assignment, files=submission.regular_files(folder),
+                                     cell_timeout=self.timeout, notebook_budget=self.notebook_budget)
+            by_id = {cell.grade_id: cell for cell in verdict.cells}
+            for index, cell in enumerate(nb.cells):
+                if is_graded_test_cell(cell):
+                    cell.outputs = verdict_outputs(by_id[_grade_id(cell)])
+                elif cell.cell_type == "code":
+                    cell.outputs = [from_dict(output) for output in verdict.cell_outputs.get(index, [])]
+            for error in verdict.load_errors:
+                self.log.warning("a cell failed: %s", error.splitlines()[0])
+            self.log.info("trusted checks: %s / %s points (cells ran in %.1f s)", verdict.points,
+                          verdict.max_points, verdict.seconds.get("cells", 0.0))
+        if notes:
+            nb.cells.insert(0, notes_cell(notes))
+        return nb, resources
 
-    def preprocess(self, nb: NotebookNode, resources: ResourcesDict, *args, **kwargs):
-        try:
-            return super().preprocess(nb, resources, *args, **kwargs)
-        except DeadKernelError as error:
-            self.log.warning("the student's kernel died (%s); later cells were not run", error)
-            for cell in nb.cells:
-                if cell.cell_type == "code" and not cell.get("outputs") and is_graded_test_cell(cell):
-                    cell.outputs = [NotebookNode(output_type="error", ename="DeadKernelError",
-                                                 evalue="the kernel died before this cell ran",
-                                                 traceback=["DeadKernelError: the kernel died"])]
-            return nb, resources
+    def _refuse(self, nb: NotebookNode, reason: str) -> None:
+        for cell in nb.cells:
+            if is_graded_test_cell(cell):
+                cell.outputs = [NotebookNode(output_type="error", ename="NotGraded", evalue=reason,
+                                             traceback=[f"NotGraded: {reason}"])]
+
+
+def _cell_notes(nb: NotebookNode, submitted: dict[str, str]) -> list[str]:
+    """What nbgrader had to put back: graded cells the student deleted, or whose type they changed."""
+    notes = []
+    for cell in nb.cells:
+        grade_id = _grade_id(cell)
+        if not is_graded_test_cell(cell):
+            continue
+        if grade_id not in submitted:
+            notes.append(f"graded cell `{grade_id}` was missing from your notebook; the instructor's copy was "
+                         "put back and graded")
+        elif submitted[grade_id] != cell.cell_type:
+            notes.append(f"graded cell `{grade_id}` had been changed to a {submitted[grade_id]} cell; it was "
+                         "restored as a code cell and graded")
+    return notes
+
+
+def notes_cell(notes: list[str]) -> NotebookNode:
+    """A markdown cell at the top of the graded notebook (and so of the feedback) with the grader's notes."""
+    lines = "\n".join(f"* {submission.plain_text(note)}" for note in notes)
+    return from_dict({"cell_type": "markdown", "metadata": {"rlir_notes": True}, "id": "rlir-grading-notes",
+                      "source": f"**Grading notes**\n\n{lines}\n"})
+
+
+# Tags and attributes student HTML output may keep (tables, images, formatting); never scripts, styles that
+# load anything, or event handlers. URLs keep http(s), mailto and data (images) only.
+SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+             "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th",
+             "thead", "tr", "ul", "caption", "dl", "dt", "dd", "kbd", "s", "small", "tt", "u"]
+SAFE_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "width", "height"], "abbr": ["title"],
+                   "td": ["colspan", "rowspan", "align"], "th": ["colspan", "rowspan", "align"],
+                   "table": ["border"], "div": ["class"], "span": ["class"]}
+_ACTIVE_MARKDOWN = re.compile(r"<|(javascript|vbscript|data\s*:\s*text/html)\s*:", re.IGNORECASE)
+_SCRIPT_URL = re.compile(r"(javascript|vbscript)\s*:", re.IGNORECASE)
+
+
+class SanitizeStudentContent(SanitizeHTML):
+    """nbconvert's HTML sanitiser, for what a student controls: every code cell's outputs (JavaScript, SVG
+    and widget outputs dropped, HTML and markdown outputs cleaned) and every markdown or raw cell the
+    student could edit (an instructor's locked cell, restored by nbgrader, is left as written)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("tags", SAFE_TAGS)
+        kwargs.setdefault("attributes", SAFE_ATTRIBUTES)
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code":
+            cell.outputs = self.sanitize_code_outputs(cell.get("outputs", []))
+        elif meta.get("locked") and not meta.get("solution"):
+            pass  # the instructor's text, restored from the gradebook
+        elif _ACTIVE_MARKDOWN.search(cell.source):
+            cell.source = _SCRIPT_URL.sub("blocked:", self.sanitize_html_tags(cell.source))
+        return cell, resources
+
+    def sanitize_html_tags(self, html_str):
+        return _SCRIPT_URL.sub("blocked:", super().sanitize_html_tags(html_str))
 
 
 def configure(c) -> None:
-    """Install both preprocessors into nbgrader's autograde pipeline (called from nbgrader_config.py)."""
+    """Install the preprocessors into nbgrader's autograde and feedback pipelines (from nbgrader_config.py)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
         ClearHiddenTests,
+        ClearOutput,
+        DeduplicateIds,
         GetGrades,
         IgnorePattern,
         LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
         SaveAutoGrades,
     )
 
     os.environ["RLIR_TRUSTED_GRADER"] = "1"
+    submission.install_copy_guard()
+    c.Autograde.sanitize_preprocessors = [SubmissionGuard, ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                          OverwriteCells, CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [
-        ResilientExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
-    # Feedback shows each graded cell's verdict, never the source of its hidden tests.
-    c.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+        GradeInSandbox, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    # Feedback shows each graded cell's verdict, never the source of its hidden tests, and no active content.
+    c.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, SanitizeStudentContent,
+                                        CSSHTMLHeaderPreprocessor]

@@ -1,10 +1,12 @@
-"""Grade a notebook outside the student's kernel.
+"""Grade a notebook outside the student's kernel, with the notebook's own semantics.
 
-The student's answer cells (nbgrader solution cells) run in a :class:`~autograder.sandbox.Sandbox`; each
-graded test cell then runs here, in the grader's own process, with every name of the assignment's public
-contract bound to a proxy of the student's function. Test cells come from the instructor's version
-(nbgrader restores them before this runs), so neither their code nor the checks they call can be changed by
-the student, and what the student's cells did to numpy or to the checks stays in the sandbox.
+Every code cell the student can see runs in a :class:`~autograder.sandbox.Sandbox`, in notebook order, as in
+their Jupyter: answer cells, cells they added, teaching cells as they left them, the read-only setup cells.
+Only the graded test cells do not run there: each of them runs here, in the grader's own process, with every
+name of the assignment's public contract bound to a proxy of the student's object. Test cells come from the
+instructor's version (nbgrader restores them before this runs), so neither their code nor the checks they call
+can be changed by the student, and what the student's cells did to numpy or to the checks stays in the sandbox.
+The outputs of that one run are the notebook's outputs (what feedback shows).
 """
 
 from __future__ import annotations
@@ -26,8 +28,15 @@ from autograder.framework import CheckFailure
 from autograder.sandbox import Sandbox
 
 ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic")
-CELL_BUDGET_SECONDS = 300.0
-SUBMISSION_BUDGET_SECONDS = 1200.0
+CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
+SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
+NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
+NOTEBOOK_BUDGET_SECONDS = 900.0  # all student cells of one notebook
+INSTALL_TAG = "rlir-install"  # the install cell: it sets up a student's own machine and is never run here
+# What the student's cells see while graded: nbgrader's flag (teaching cells shorten their runs), and the
+# checks' flag that defers a check called from a student cell to the trusted grader (no wasted run).
+GRADING_ENV = {"NBGRADER_EXECUTION": "autograde", "RLIR_TRUSTED_GRADER": "1",
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
 @dataclass
@@ -49,11 +58,13 @@ class CellVerdict:
 
 @dataclass
 class NotebookVerdict:
-    """Every graded cell's outcome, plus what happened when the answer cells ran."""
+    """Every graded cell's outcome, plus what happened when the student's cells ran."""
 
     assignment: str
     cells: list[CellVerdict] = field(default_factory=list)
     load_errors: list[str] = field(default_factory=list)
+    cell_outputs: dict[int, list[dict]] = field(default_factory=dict)  # notebook cell index -> its outputs
+    seconds: dict[str, float] = field(default_factory=dict)  # "cells" and each graded cell's id -> seconds
 
     @property
     def points(self) -> float:
@@ -118,6 +129,22 @@ def answer_sources(nb) -> list[tuple[str, str]]:
     return sources
 
 
+def is_install_cell(cell) -> bool:
+    return INSTALL_TAG in cell.get("metadata", {}).get("tags", ())
+
+
+def notebook_cells(nb) -> list[tuple[int, str, str]]:
+    """(index, filename, source) of every code cell that runs when grading, in notebook order: all of them
+    but the graded test cells (judged outside, from the instructor's copy) and the install cell."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or is_graded_test_cell(cell) or is_install_cell(cell):
+            continue
+        name = _nbgrader(cell).get("grade_id", f"cell-{index}")
+        cells.append((index, f"<cell {name}>", cell.source))
+    return cells
+
+
 def run_test_cell(source: str, student_objects: dict, figures: list[str] | None = None) -> tuple[bool, str, str, str]:
     """Run one test cell in a fresh namespace holding only ``student_objects`` (proxies when grading);
     return (passed, stdout, error name, message). Learning curves the checks attach go to ``figures``."""
@@ -139,15 +166,26 @@ def run_test_cell(source: str, student_objects: dict, figures: list[str] | None 
 
 
 def grade_notebook(nb, assignment: str, *, test_cells_from=None,
-                   submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None) -> NotebookVerdict:
-    """Grade every graded test cell of ``nb`` (or of ``test_cells_from``, the trusted copy) outside a kernel;
-    ``only`` limits grading to those grade ids."""
+                   submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None,
+                   files: dict[str, bytes] | None = None, cell_timeout: float = NOTEBOOK_CELL_TIMEOUT,
+                   notebook_budget: float = NOTEBOOK_BUDGET_SECONDS) -> NotebookVerdict:
+    """Run ``nb``'s cells once in a sandbox, then grade every graded test cell of ``nb`` (or of
+    ``test_cells_from``, the trusted copy) against what they defined; ``only`` limits grading to those grade
+    ids; ``files`` (relative path -> bytes) are put beside the notebook, as the student had them."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
-    deadline = time.monotonic() + submission_budget
-    with Sandbox(answer_sources(nb), **getattr(module, "SANDBOX_OPTIONS", {})) as sandbox:
+    cells = notebook_cells(nb)
+    options = {"load_timeout": notebook_budget, **getattr(module, "SANDBOX_OPTIONS", {})}
+    options["load_timeout"] = max(options["load_timeout"], notebook_budget)
+    started = time.monotonic()
+    with Sandbox([(filename, source) for _, filename, source in cells], notebook=True, cell_timeout=cell_timeout,
+                 files=files, extra_env=GRADING_ENV, shared_runs=getattr(module, "SHARED_RUNS", ()),
+                 **options) as sandbox:
+        verdict.seconds["cells"] = time.monotonic() - started
+        verdict.cell_outputs = {cells[i][0]: outputs for i, outputs in sandbox.outputs.items()}
         verdict.load_errors = [f"{load.filename}: {load.error}" for load in sandbox.loads if not load.ok]
+        deadline = time.monotonic() + submission_budget
         for cell in trusted.cells:
             if not is_graded_test_cell(cell):
                 continue
@@ -155,16 +193,19 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
             if only is not None and meta.get("grade_id") not in only:
                 continue
             result = CellVerdict(meta.get("grade_id", "?"), float(meta.get("points", 0)), False)
-            if time.monotonic() > deadline:
+            started = time.monotonic()
+            if started > deadline:
                 result.error_name, result.error_message = "TimeBudgetExceeded", (
                     f"grading this submission took more than {submission_budget:.0f} s in all; the remaining "
                     "checks were not run")
             else:
                 sandbox.ensure_ready()
                 sandbox.set_deadline(min(deadline, time.monotonic() + CELL_BUDGET_SECONDS))
+                sandbox.current_check = result.grade_id
                 proxies = {name: sandbox.function(name) for name in module.CONTRACT}
                 ok, output, name, message = run_test_cell(cell.source, proxies, result.figures)
                 result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
+            verdict.seconds[result.grade_id] = time.monotonic() - started
             verdict.cells.append(result)
     return verdict
 

@@ -9,6 +9,7 @@ an infinite loop, ``sys.exit``, ``os._exit`` or a memory bomb costs that call, n
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import select
@@ -28,6 +29,9 @@ from autograder import codec
 _HEADER = struct.Struct("!QQ")  # payload length, request id
 DEFAULT_CALL_TIMEOUT = 20.0
 DEFAULT_MEMORY_BYTES = 6 * 1024**3
+DEFAULT_CELL_TIMEOUT = 300.0  # nbgrader's Execute.timeout of this course
+CELL_GRACE_SECONDS = 10.0  # after a cell's interrupt, before its process is killed
+MAX_RESTARTS = 3  # cells that killed or hung the process, before the rest of the notebook is given up
 
 
 class StudentCodeError(Exception):
@@ -76,6 +80,18 @@ class Sandbox:
     hidden_paths: tuple[str, ...] | None = None  # default: the course's sensitive paths, see sensitive_paths()
     visible_paths: tuple[str, ...] = ()  # folders shown to the worker besides the interpreter and course packages
     loads: list[CellLoad] = field(default_factory=list)
+    # Notebook semantics (see ``notebook.py``): each source is a cell run by an IPython shell, with its
+    # outputs kept; a cell that hangs or kills the process is skipped and the others run again without it.
+    notebook: bool = False
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    files: dict[str, bytes] | None = None  # the submission's other files, placed in the working folder
+    extra_env: dict[str, str] = field(default_factory=dict)
+    shared_runs: tuple[str, ...] = ()  # functions whose identical calls (same arguments) share one run
+    outputs: dict[int, list[dict]] = field(default_factory=dict)  # cell index -> outputs of its first run
+    restarts: int = 0
+    _skip: set[int] = field(default_factory=set)
+    current_check: str = ""  # the graded cell being judged: a run is shared across checks, never within one
+    _cache: dict[bytes, tuple[str, bytes]] = field(default_factory=dict)
     _process: subprocess.Popen | None = None
     _to_worker: int = -1
     _from_worker: int = -1
@@ -87,9 +103,20 @@ class Sandbox:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start a fresh worker and run the student's answer cells in it, in order."""
+        """Start a fresh worker and run the student's cells in it, in order."""
+        self._spawn()
+        if self.files:
+            self._request({"op": "write_files", "files": {
+                name: base64.b64encode(content).decode("ascii") for name, content in self.files.items()}}, 60.0)
+        if self.notebook:
+            self._run_notebook()
+        else:
+            self._run_answer_cells()
+
+    def _spawn(self) -> None:
         self.close()
         self._failure = self._load_failure = None
+        self._cache.clear()  # references into an earlier worker are gone with it
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
         user = _unprivileged_user()
@@ -103,7 +130,9 @@ class Sandbox:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("RLIR_", "NBGRADER_"))}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
                    PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(workdir, ".hyp"),
-                   HOME=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"), TMPDIR=workdir)
+                   HOME=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"), TMPDIR=workdir,
+                   IPYTHONDIR=os.path.join(workdir, ".ipython"))
+        env.update(self.extra_env)
         self._process = subprocess.Popen(
             [*jail, *_drop_privileges(user), sys.executable, "-I", "-c", _WORKER_BOOT, os.pathsep.join(package_roots()),
              str(child_read), str(child_write), str(self.memory_bytes)],
@@ -115,6 +144,9 @@ class Sandbox:
         os.close(child_write)
         self._to_worker, self._from_worker = parent_write, parent_read
         self._handshake()
+
+    def _run_answer_cells(self) -> None:
+        """Plain ``exec`` of each source within one load budget; a fatal failure stops loading."""
         self.loads = []
         deadline = time.monotonic() + self.load_timeout
         for filename, source in self.sources:
@@ -134,6 +166,53 @@ class Sandbox:
                 return
             except StudentCodeError as error:
                 self.loads.append(CellLoad(filename, False, f"{error}\n{error.student_traceback}".strip()))
+
+    def _run_notebook(self) -> None:
+        """Every cell in order, as Jupyter runs them. The first run's outputs are kept. A cell that outlives
+        its time limit after the interrupt, or ends the process, is skipped from then on: the worker starts
+        again and runs the cells before it once more, so only what depends on that cell is lost."""
+        deadline = time.monotonic() + self.load_timeout
+        loads: dict[int, CellLoad] = {}
+        index = 0
+        while index < len(self.sources):
+            filename, source = self.sources[index]
+            if index in self._skip:
+                index += 1
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 1.0:
+                error = StudentTimeout("timeout", f"the notebook's cells took longer than {self.load_timeout:.0f} s "
+                                       "in all under grading; the rest were not run")
+                loads.setdefault(index, CellLoad(filename, False, str(error)))
+                self.outputs.setdefault(index, [error_output("TimeBudgetExceeded", str(error))])
+                break
+            limit = min(self.cell_timeout, remaining)
+            try:
+                reply = self._request({"op": "run_cell", "source": source, "timeout": limit},
+                                      limit + CELL_GRACE_SECONDS, name="")["result"]
+            except (StudentCrash, StudentTimeout) as error:
+                message = str(error).replace("while running your answer cells", "while running this cell") \
+                    if isinstance(error, StudentCrash) else (
+                        f"this cell did not stop within {limit:.0f} s, even when interrupted; it was skipped")
+                loads[index] = CellLoad(filename, False, message)
+                self.outputs.setdefault(index, [error_output(type(error).__name__, message)])
+                self._skip.add(index)
+                self.restarts += 1
+                if self.restarts > MAX_RESTARTS:
+                    self._failure = self._load_failure = error
+                    break
+                self._spawn()
+                if self.files:
+                    self._request({"op": "write_files", "files": {
+                        n: base64.b64encode(c).decode("ascii") for n, c in self.files.items()}}, 60.0)
+                index = 0
+                continue
+            except StudentCodeError as error:  # the worker could not even take the cell
+                reply = {"outputs": [error_output("GradingError", str(error))], "failed": True, "error": str(error)}
+            loads.setdefault(index, CellLoad(filename, not reply["failed"], reply["error"]))
+            self.outputs.setdefault(index, reply["outputs"])
+            index += 1
+        self.loads = [loads[i] for i in sorted(loads)]
 
     def _handshake(self) -> None:
         """Check the worker answers before any student code runs; if not, it is an infrastructure error."""
@@ -210,7 +289,14 @@ class Sandbox:
         request = {"op": "repeat" if times else "call", "name": name, "args": list(args), "kwargs": kwargs}
         if times:
             request["times"] = times
-        reply = self._request(request, timeout, name=name)
+        key = codec.dumps(request) if name in self.shared_runs else None
+        shared = self._cache.get(key) if key is not None else None
+        if shared is not None and shared[0] != self.current_check:  # another check already made this run
+            return self._finish_call(name, args, codec.loads(shared[1]))
+        raw: list[bytes] = []  # (a check that repeats a run on purpose, e.g. for determinism, runs it again)
+        reply = self._request(request, timeout, name=name, raw=raw)
+        if key is not None and raw:
+            self._cache.setdefault(key, (self.current_check, raw[0]))
         return self._finish_call(name, args, reply)
 
     def _finish_call(self, name: str, args: tuple, reply: dict) -> Any:
@@ -250,7 +336,7 @@ class Sandbox:
             value.__dict__["_rlir_remote"] = RemoteRef(self, stub.ref_id, "Tensor", "")
         return value
 
-    def _request(self, request: dict, timeout: float, name: str = "") -> dict:
+    def _request(self, request: dict, timeout: float, name: str = "", raw: list | None = None) -> dict:
         self._sequence += 1
         deadline = time.monotonic() + timeout
         try:
@@ -265,6 +351,8 @@ class Sandbox:
                 data = self._read(length, deadline - time.monotonic(), timeout)
                 if reply_id == self._sequence:
                     reply = codec.loads(data)
+                    if raw is not None and reply.get("status") == "ok":
+                        raw.append(data)
                     break
         except (BrokenPipeError, EOFError):
             code = self._process.wait() if self._process else None
@@ -312,7 +400,7 @@ def _network_jail() -> tuple[str, ...]:
     """``unshare --net --mount --pid --fork --`` where the machine allows it: the worker then has no network
     at all (not even loopback), a private view of the file system, and its own process namespace, so that
     nothing it starts (even after ``setsid``) outlives it. Elsewhere nothing."""
-    command = ("unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--")
+    command = ("unshare", "--net", "--mount", "--pid", "--ipc", "--fork", "--kill-child", "--mount-proc", "--")
     try:
         subprocess.run([*command, "true"], check=True, capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
@@ -486,6 +574,11 @@ def _copy_back(sent: Any, returned: Any) -> None:
             sent[...] = returned
     elif isinstance(sent, np.random.Generator) and isinstance(returned, np.random.Generator):
         sent.bit_generator.state = returned.bit_generator.state
+
+
+def error_output(name: str, message: str) -> dict:
+    """An nbformat error output, for a cell the grader had to stop."""
+    return {"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]}
 
 
 class RemoteRef:

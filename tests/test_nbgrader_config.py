@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.nbgrader_plugin import ResilientExecute, TrustedChecks
+from autograder.nbgrader_plugin import GradeInSandbox, SanitizeStudentContent, SubmissionGuard
 from tests.helpers import ROOT
 
 
@@ -16,15 +16,19 @@ def load_config():
 def test_config_installs_the_trusted_grader_and_keeps_nbgrader_safeguards():
     config = load_config()
     pipeline = config.Autograde.autograde_preprocessors
-    assert pipeline[:2] == [ResilientExecute, TrustedChecks]
+    assert pipeline[:2] == [GradeInSandbox, SanitizeStudentContent]  # no kernel: nbgrader's Execute is gone
     assert [p.__name__ for p in pipeline[2:]] == ["IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput",
                                                    "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"]
-    assert config.GenerateFeedback.preprocessors[0].__name__ == "ClearHiddenTests"
+    assert config.Autograde.sanitize_preprocessors[0] is SubmissionGuard
+    assert [p.__name__ for p in config.Autograde.sanitize_preprocessors[1:]] == [
+        "ClearOutput", "DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata"]
+    feedback = config.GenerateFeedback.preprocessors
+    assert feedback[0].__name__ == "ClearHiddenTests" and SanitizeStudentContent in feedback
     assert config.OverwriteCells.add_missing_cells is True
     assert config.IgnorePattern.enabled is True
     assert ".hypothesis" in config.CourseDirectory.ignore
     assert config.CourseDirectory.course_id == "rlir"
-    assert config.Execute.timeout > 0 and config.Execute.kernel_name == "python3"
+    assert config.GradeInSandbox.timeout > 0 and config.Execute.kernel_name == "python3"
 
 
 def test_ignore_pattern_drops_warnings_and_progress_bars_but_not_tracebacks():

@@ -17,11 +17,11 @@ from tests.helpers import ROOT
 NOTEBOOK = "tabular_q_learning.ipynb"
 
 
-# Top-level code runs in the student's kernel: it must neither read the instructor's notebooks or the
-# gradebook nor change any file of the course (here a canary beside the gradebook).
+# Top-level code runs in the student's process: it must neither read the instructor's notebooks or the
+# gradebook nor change any file of the course (here a canary beside the gradebook), wherever it looks.
 SNOOP = '''
 import glob, os
-course = os.path.abspath(os.path.join(os.getcwd(), "..", "..", ".."))
+course = {course!r}
 for path in glob.glob(course + "/source/**/*.ipynb", recursive=True) + [course + "/gradebook.db"]:
     try:
         print(open(path, "rb").read()[:3000].decode("latin-1"))
@@ -36,7 +36,11 @@ for path in (course + "/canary.txt", course + "/gradebook.db"):
 '''
 
 
-def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNode:
+def snoop(course: Path) -> str:
+    return SNOOP.replace("{course!r}", repr(str(course)))
+
+
+def adversarial_submission(release: Path, solution: Path, course: Path) -> nbformat.NotebookNode:
     """Correct answers for shape_reward and greedy_policy only (4 points), plus every trick in the book."""
     nb = nbformat.read(str(release), as_version=4)
     solved = answer_cells(solution)
@@ -65,7 +69,7 @@ sys.stderr.write("DeprecationWarning: noise\\n")
         if grade_id == "epsilon_greedy_ties":
             continue  # deleted test cell
         kept.append(cell)
-    kept.append(nbformat.v4.new_code_cell(SNOOP))
+    kept.append(nbformat.v4.new_code_cell(snoop(course)))
     kept.append(nbformat.v4.new_code_cell("print(40)\n40"))
     kept.append(nbformat.v4.new_code_cell("import sys\nsys.exit(0)"))
     kept.append(nbformat.v4.new_code_cell("import os\nos._exit(1)"))
@@ -79,7 +83,7 @@ def course(tmp_path_factory) -> tuple[Path, str]:
     course, folder, solution, release = make_course(tmp_path_factory.mktemp("course"), "tabular_q_learning")
     submit(course, folder, "solution", solution, NOTEBOOK)
     submit(course, folder, "untouched", release, NOTEBOOK)
-    submit(course, folder, "adversary", adversarial_submission(release, solution), NOTEBOOK)
+    submit(course, folder, "adversary", adversarial_submission(release, solution, course), NOTEBOOK)
     (course / "canary.txt").write_text("still here")
     autograde_and_feedback(course, folder)
     return course, folder
@@ -154,8 +158,8 @@ def test_the_students_kernel_cannot_read_or_change_the_course(course):
         pytest.skip("this machine cannot jail the kernel")
     course, folder = course
     graded = nbformat.read(str(course / "autograded" / "adversary" / folder / NOTEBOOK), as_version=4)
-    (snoop,) = [cell for cell in graded.cells if cell.source == SNOOP]
-    printed = "".join(output.get("text", "") for output in snoop.outputs)
+    (cell,) = [cell for cell in graded.cells if cell.source == snoop(course)]
+    printed = "".join(output.get("text", "") for output in cell.outputs)
     assert printed.count("refused") == 3, printed
     assert "BEGIN SOLUTION" not in printed and "SQLite format" not in printed and "removed" not in printed
     assert (course / "canary.txt").read_text() == "still here"
