@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder import submission as submission_files
 from autograder.sandbox import _network_jail
 
 SUBMISSION_TIMEOUT = 1800.0
@@ -43,6 +44,8 @@ class SubmissionResult:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # notebook -> grade cell -> points
     error: str = ""
     files: dict[str, bytes] = field(default_factory=dict)  # course-relative path -> content
+    refused: bool = False  # nothing could be graded (no notebook, not JSON, a link...): ``error`` says why
+    notes: list[str] = field(default_factory=list)  # what grading had to refuse or repair, for the summary
 
     @property
     def points(self) -> float:
@@ -96,15 +99,24 @@ def grade_submission(template: str, submission: str, folder: str, student: str,
     Safe to run in any worker (a thread here, or a Dask/Ray task on the same machine): it touches only
     its own scratch directory and returns everything it produced."""
     start = time.monotonic()
+    expected = sorted(p.name for p in (Path(template) / "source" / folder).glob("*.ipynb"))
+    problems, notes = submission_files.submission_problems(Path(submission), expected)
+    if problems:  # nothing to grade: 0 points, and a feedback page that says why
+        return SubmissionResult(student, False, time.monotonic() - start, error="not graded: " + problems[0],
+                                files=refusal_feedback(folder, student, expected, problems), refused=True)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{student}-") as scratch:
         course = Path(scratch) / "course"
         shutil.copytree(template, course)
-        shutil.copytree(submission, course / "submitted" / student / folder)
+        target = course / "submitted" / student / folder
+        refused = submission_files.copy_submission(Path(submission), target)
+        submission_files.upgrade_old_notebooks(target)
+        notes += [f"`{name}`: {why}" for name, why in refused]
+        env = {submission_files.NOTES_VARIABLE: json.dumps(notes)}
         try:
             for args in (("autograde", folder, "--student", student, "--create", "--force"),
                          ("generate_feedback", folder, "--student", student, "--force")):
                 remaining = timeout - (time.monotonic() - start)
-                returncode, output = _run_group(jailed(nbgrader_command(*args)), course, max(remaining, 1.0))
+                returncode, output = _run_group(jailed(nbgrader_command(*args)), course, max(remaining, 1.0), env)
                 if returncode != 0 or "There was an error processing" in output:
                     tail = output[-1500:]
                     return SubmissionResult(student, False, time.monotonic() - start,
@@ -117,15 +129,27 @@ def grade_submission(template: str, submission: str, folder: str, student: str,
         for kind in ("autograded", "feedback"):
             root = course / kind / student / folder
             for path in sorted(root.rglob("*")) if root.exists() else ():
-                if path.is_file() and path.stat().st_size < 50_000_000:
+                if path.is_file() and not path.is_symlink() and path.stat().st_size < 50_000_000:
                     files[str(path.relative_to(course))] = path.read_bytes()
-        return SubmissionResult(student, True, time.monotonic() - start, scores, files=files)
+        return SubmissionResult(student, True, time.monotonic() - start, scores, files=files,
+                                notes=[n.replace("`", "") for n in notes])
 
 
-def _run_group(command: list[str], cwd: Path, timeout: float) -> tuple[int, str]:
+def refusal_feedback(folder: str, student: str, expected: list[str], problems: list[str]) -> dict[str, bytes]:
+    """The feedback page of a submission that could not be graded: the reasons, escaped, and 0 points."""
+    import html
+
+    items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(folder)}: not graded</title>"
+            f"</head><body><h1>{html.escape(folder)}: not graded (0 points)</h1><ul>{items}</ul></body></html>")
+    return {f"feedback/{student}/{folder}/{name.removesuffix('.ipynb')}.html": page.encode() for name in expected}
+
+
+def _run_group(command: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run ``command`` in its own process group; on timeout kill the whole group (nbgrader and the
     student's kernel with it) and raise ``TimeoutExpired``."""
-    process = subprocess.Popen(command, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=cwd, env={**nbgrader_env(), **(env or {})}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
                                text=True, start_new_session=True, preexec_fn=_limit_memory)
     try:
         output, _ = process.communicate(timeout=timeout)
@@ -248,12 +272,17 @@ def batch_grade(course: Path, folder: str, *, workers: int = 2, db_url: str | No
 
 
 def summary(results: list[SubmissionResult], max_points: float) -> str:
-    """The end-of-batch report: one line per failed submission, then the totals."""
-    lines = [f"FAILED {r.student}: {r.error.splitlines()[0] if r.error else '?'}" for r in results if not r.ok]
+    """The end-of-batch report: one line per failed or ungradable submission and per note, then the totals."""
+    lines = [f"{'NOT GRADED' if r.refused else 'FAILED'} {r.student}: {r.error.splitlines()[0] if r.error else '?'}"
+             for r in results if not r.ok]
+    lines += [f"NOTE {r.student}: {note}" for r in results if r.ok for note in r.notes]
     graded = [r for r in results if r.ok]
     mean = sum(r.points for r in graded) / len(graded) if graded else 0.0
-    lines.append(f"{len(results)} submissions: {len(graded)} graded, {len(results) - len(graded)} failed; "
-                 f"mean {mean:.1f} / {max_points:g} points; {sum(r.seconds for r in results):.0f} s of grading")
+    refused = sum(r.refused for r in results)
+    failed = len(results) - len(graded) - refused
+    lines.append(f"{len(results)} submissions: {len(graded)} graded, {failed} failed"
+                 + (f", {refused} not gradable (0 points)" if refused else "")
+                 + f"; mean {mean:.1f} / {max_points:g} points; {sum(r.seconds for r in results):.0f} s of grading")
     return "\n".join(lines)
 
 

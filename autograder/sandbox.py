@@ -138,7 +138,7 @@ class Sandbox:
              str(child_read), str(child_write), str(self.memory_bytes)],
             pass_fds=(child_read, child_write), cwd="/" if jail else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         os.close(child_read)
         os.close(child_write)
@@ -220,6 +220,14 @@ class Sandbox:
             self._request({"op": "ping"}, 60.0)
         except StudentCodeError as error:
             self.close()
+            closed = closed_folder((*package_roots(), *course_package_dirs(), sys.executable))
+            if closed is not None:
+                folder, mode, inside = closed
+                raise SandboxUnavailable(
+                    f"the sandbox worker did not start ({error}): the sandbox user cannot enter {folder} (mode "
+                    f"{mode:o}), which holds {inside}. Let others pass through it without listing it "
+                    f"(`chmod o+x {folder}`), or keep the course and its virtual environment outside it "
+                    "(e.g. under /srv)") from None
             raise SandboxUnavailable(f"the sandbox worker did not start ({error}); check that the grader's "
                                      f"Python ({sys.executable}) is readable by the sandbox user") from None
 
@@ -548,6 +556,31 @@ def _drop_privileges(user: tuple[int, int] | None) -> tuple[str, ...]:
     if user is None:
         return ()
     return ("setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--")
+
+
+def closed_folder(paths) -> tuple[str, int, str] | None:
+    """(folder, mode, path) for the first folder on the way to one of ``paths`` that a user other than its
+    owner cannot enter (a home folder of mode 700 or 750), or None when every one can be reached."""
+    if _unprivileged_user() is None:
+        return None  # the worker runs as the grader's own user
+    for path in paths:
+        for folder in reversed(Path(path).parents):
+            try:
+                mode = folder.stat().st_mode & 0o777
+            except OSError:
+                continue
+            if not mode & 0o001:
+                return str(folder), mode, str(path)
+    return None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: killed when the grader dies (say, a batch job killed at its time-out), and
+    with it, through the jail's PID namespace, everything the student's code started."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _write_all(fd: int, data: bytes) -> None:

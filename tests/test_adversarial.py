@@ -16,7 +16,10 @@ SECRETS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "SQLite format")
 
 
 def submission(cells: dict[str, str]):
+    """The instructor notebook with the attack's answer cells; its teaching cells (training runs, plots) are
+    left out, as every attack here is in an answer cell (tests/test_notebook_semantics.py runs whole ones)."""
     nb = read_notebook(source_notebook("tabular_q_learning"))
+    nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or cell.metadata.get("nbgrader")]
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in cells:
@@ -33,8 +36,9 @@ def test_attack_is_scored_as_it_deserves(attack):
     checks_file = autograder.tabular_q_learning.__file__
     before = hashlib.sha256(open(checks_file, "rb").read()).hexdigest()
     trusted = read_notebook(source_notebook("tabular_q_learning"))
+    # A teaching cell that trains with a hanging update is interrupted after 10 s here (300 s in the course).
     verdict = grade_notebook(submission(attack.cells), "tabular_q_learning", test_cells_from=trusted,
-                             only=set(attack.loses) | set(attack.keeps))
+                             only=set(attack.loses) | set(attack.keeps), cell_timeout=10.0)
     by_id = {cell.grade_id: cell for cell in verdict.cells}
     for grade_id in attack.loses:
         assert not by_id[grade_id].passed, f"{attack.name} kept the points of {grade_id}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import SCRATCH_PREFIX, batch_grade, summary
+from autograder.batch import batch_grade, summary
 from tests.e2e import assignment_folder, make_course
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -59,29 +59,29 @@ def test_a_submission_that_hangs_costs_only_its_own_points_and_is_reported(grade
     assert "FAILED dave" in text and "5 submissions: 4 graded, 1 failed" in text
 
 
-def kernel_processes() -> list[str]:
-    """Command lines of the kernels (and their jail launchers) that batch jobs of this checkout started: run by
-    this venv's Python in a batch job's scratch folder. Kernels of other graders on the machine (say, the main
-    job running beside the tests) are not this test's business."""
+def student_processes() -> list[str]:
+    """Command lines of the sandbox workers (the processes that run student code) this checkout started: this
+    venv's Python running autograder._worker from this checkout's packages. Workers of other graders on the
+    machine (say, the main job of another checkout) are not this test's business."""
+    from autograder.sandbox import package_roots
+
     found = []
     for proc in Path("/proc").iterdir():
         try:
             line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = str((proc / "cwd").readlink())
         except OSError:
             continue
-        ours = line.startswith(sys.prefix) and f"/{SCRATCH_PREFIX}" in cwd
-        if ours and ("ipykernel_launcher" in line or "autograder.kernel_jail" in line):
+        if line.startswith(sys.prefix) and "autograder._worker" in line and package_roots()[0] in line:
             found.append(line)
     return found
 
 
-def test_a_timed_out_submission_leaves_no_kernel_running(graded):
-    """dave's kernel spins forever: killing his nbgrader at the time-out must take the kernel with it."""
+def test_a_timed_out_submission_leaves_no_student_process_running(graded):
+    """dave's cell spins forever: killing his nbgrader at the time-out must take the sandbox with it."""
     deadline = time.monotonic() + 10
-    while kernel_processes() and time.monotonic() < deadline:
+    while student_processes() and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert kernel_processes() == []
+    assert student_processes() == []
 
 
 def test_results_are_merged_into_the_course_gradebook_and_folders(graded):

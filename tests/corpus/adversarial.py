@@ -38,8 +38,10 @@ import os
 def greedy_policy(q_table):
     os._exit(0)
 '''}, ("greedy_policy",), message="exited"),
+    # A cell that ends the process costs only what depends on it (issue 12): it is skipped and the cells
+    # after it still run, as in Jupyter after a restart.
     Attack("os_exit_while_loading", {"answer_shape_reward": "import os\nos._exit(0)\n"},
-           ("shape_reward", "greedy_policy"), keeps=(), message="exited"),
+           ("shape_reward",), keeps=("greedy_policy",), message="not defined"),
     Attack("memory_bomb", {"answer_value_iteration": '''
 def value_iteration(P, gamma, tol=1e-10):
     hog = bytearray(200 * 2**30)

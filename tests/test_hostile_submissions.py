@@ -1,0 +1,321 @@
+"""Submissions that attack what grading hands back, and submissions that cannot be graded, through the batch
+command with a correct classmate in the same run (who keeps full marks): links in a submission are refused and
+never copied; student HTML and JavaScript lose their active content; hidden tests never reach the student's
+process or its outputs; the student's jail leaves nothing behind; bad input gets one clear line and 0 points."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.batch import batch_grade, summary
+from tests.e2e import answer_cells, autograde_and_feedback, make_course
+
+NOTEBOOK = "tabular_q_learning.ipynb"
+# What a refused link points to (instructor solution, gradebook, a root-only file, a classmate's work); the
+# autograded notebook holds the restored hidden tests by nbgrader's design, feedback never does.
+REFUSED = ("BEGIN SOLUTION", "SQLite format", "root-only secret", "classmate's own text")
+SECRETS = (*REFUSED, "BEGIN HIDDEN TESTS")
+MARKER = "rlir-litter-7f3a"
+
+# Active content a student can put in a notebook: each would set a DOM marker if it ran in a browser.
+SCRIPTS = [
+    'from IPython.display import HTML, display\n'
+    'display(HTML("<script>document.body.setAttribute(\'data-pwned\', \'script\')</script>"))',
+    'from IPython.display import HTML, display\n'
+    'display(HTML(\'<img src="x" onerror="document.body.setAttribute(\\\'data-pwned\\\', \\\'onerror\\\')">\'))',
+    'from IPython.display import Javascript, display\n'
+    'display(Javascript("document.body.setAttribute(\'data-pwned\', \'javascript\')"))',
+]
+MARKDOWN = ('A note <script>document.body.setAttribute("data-pwned", "markdown")</script> and '
+            '<img src="y" onerror="document.body.setAttribute(\'data-pwned\', \'md-onerror\')"> '
+            'and [a link](javascript:document.body.setAttribute("data-pwned","link"))')
+# The kernel's history, the notebook files it can find, and what it could print of them.
+HISTORY = '''
+import glob
+print("IN", In, _ih)
+get_ipython().run_line_magic("history", "")
+for path in glob.glob("*.ipynb") + glob.glob("/**/*.ipynb", recursive=True)[:200]:
+    try:
+        print(open(path).read())
+    except OSError:
+        pass
+'''
+# Litter: files in every scratch folder, an IPython startup file, a System V shared memory segment, and an
+# attempt to append to any gradebook it can name.
+LITTER = f'''
+import ctypes, glob, os
+for folder in ("/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~/.ipython/profile_default/startup")):
+    try:
+        os.makedirs(folder, exist_ok=True)
+        open(os.path.join(folder, "{MARKER}.py"), "w").write("print('startup file ran')")
+        print("wrote", folder)
+    except OSError as error:
+        print("refused", folder, type(error).__name__)
+libc = ctypes.CDLL(None, use_errno=True)
+print("shmget", libc.shmget(0x7f3a, 16 * 2**20, 0o1666))
+for path in glob.glob("/tmp/**/gradebook.db", recursive=True) + glob.glob("{{course}}/**/gradebook.db",
+                                                                            recursive=True):
+    try:
+        open(path, "ab").close()
+        print("OPENED", path)
+    except OSError as error:
+        print("refused", path, type(error).__name__)
+'''
+
+
+def solution_notebook(solution: Path, release: Path) -> nbformat.NotebookNode:
+    nb = nbformat.read(str(release), as_version=4)
+    solved = answer_cells(solution)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in solved:
+            cell.source = solved[grade_id]
+    return nb
+
+
+def write(folder: Path, nb: nbformat.NotebookNode, name: str = NOTEBOOK) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(folder / name))
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    course, folder, source, release = make_course(tmp_path_factory.mktemp("hostile"), "tabular_q_learning")
+    shutil.rmtree(course / "submitted", ignore_errors=True)
+    submitted = course / "submitted"
+    good = solution_notebook(source, release)
+    write(submitted / "classmate" / folder, good)
+    (submitted / "classmate" / folder / "notes.txt").write_text("the classmate's own text")
+
+    secret = tmp_path_factory.mktemp("root") / "secret.txt"
+    secret.write_text("root-only secret")
+    secret.chmod(0o600)
+    linker = submitted / "linker" / folder
+    write(linker, good)
+    (course / "gradebook.db").touch()
+    for name, target in {"gradebook.db": course / "gradebook.db", "solution.ipynb.txt": source,
+                         "classmate.txt": submitted / "classmate" / folder / "notes.txt", "secret.txt": secret}.items():
+        (linker / name).symlink_to(target)
+    os.link(course / "nbgrader_config.py", linker / "hardlinked.py")
+    os.mkfifo(linker / "pipe")
+    (linker / "data.csv").write_text("a,b\n1,2\n")
+
+    (submitted / "symlinked" / folder).mkdir(parents=True)
+    (submitted / "symlinked" / folder / NOTEBOOK).symlink_to(source)
+
+    hostile = solution_notebook(source, release)
+    hostile.cells += [nbformat.v4.new_code_cell(s) for s in SCRIPTS]
+    hostile.cells.append(nbformat.v4.new_markdown_cell(MARKDOWN))
+    hostile.cells += [nbformat.v4.new_code_cell(HISTORY), nbformat.v4.new_code_cell(
+        LITTER.replace("{course}", str(course)))]
+    write(submitted / "hostile" / folder, hostile)
+
+    repaired = solution_notebook(source, release)
+    cells = []
+    for cell in repaired.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "greedy_policy":
+            continue  # deleted
+        if grade_id == "shape_reward":
+            cell = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)  # retyped
+        cells.append(cell)
+    repaired.cells = cells
+    write(submitted / "repaired" / folder, repaired)
+
+    (submitted / "garbled" / folder).mkdir(parents=True)
+    (submitted / "garbled" / folder / NOTEBOOK).write_text('{"cells": [', encoding="utf-8")
+    write(submitted / "misnamed" / folder, good, "Copy of tabular_q_learning.ipynb")
+    (submitted / "empty" / folder).mkdir(parents=True)
+    old = submitted / "old_format" / folder
+    old.mkdir(parents=True)
+    nbformat.write(nbformat.convert(good, 3), str(old / NOTEBOOK), version=3)
+
+    segments_before = shared_memory_segments()
+    results = batch_grade(course, folder, workers=2, progress=False)
+    return course, folder, {r.student: r for r in results}, segments_before
+
+
+def shared_memory_segments() -> list[str]:
+    return [line for line in subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout.splitlines()
+            if re.match(r"0x", line)]
+
+
+def handed_back(course: Path, folder: str, student: str) -> dict[str, bytes]:
+    """Every file grading wrote for ``student``: the autograded and feedback folders."""
+    files = {}
+    for kind in ("autograded", "feedback"):
+        root = course / kind / student / folder
+        for path in root.rglob("*") if root.exists() else ():
+            if path.is_file() or path.is_symlink():
+                files[f"{kind}/{path.relative_to(root)}"] = path.read_bytes() if not path.is_symlink() else b"LINK"
+    return files
+
+
+def test_the_classmate_keeps_full_marks(batch):
+    _, _, results, _ = batch
+    assert results["classmate"].ok and results["classmate"].points == 40
+
+
+def test_links_fifos_and_outside_hard_links_are_refused_and_never_copied(batch):
+    course, folder, results, _ = batch
+    assert results["linker"].ok and results["linker"].points == 40
+    files = handed_back(course, folder, "linker")
+    names = {Path(name).name for name in files}
+    assert names & {"gradebook.db", "solution.ipynb.txt", "classmate.txt", "secret.txt", "hardlinked.py",
+                    "pipe"} == set(), names
+    assert "data.csv" in names  # the student's own file is kept
+    for name, content in files.items():
+        secrets = SECRETS if name.startswith("feedback/") else REFUSED
+        assert not any(secret.encode() in content for secret in secrets), f"refused content came back in {name}"
+    notes = " ".join(results["linker"].notes)
+    for name in ("gradebook.db", "solution.ipynb.txt", "classmate.txt", "secret.txt", "hardlinked.py", "pipe"):
+        assert name in notes
+    feedback = (course / "feedback" / "linker" / folder / "tabular_q_learning.html").read_text()
+    assert "Grading notes" in feedback and "symbolic link" in feedback and "hard link" in feedback
+    assert "NOTE linker: gradebook.db: a symbolic link" in summary(list(results.values()), 40)
+
+
+def test_a_notebook_that_is_a_link_is_not_graded_and_nothing_it_points_to_comes_back(batch):
+    course, folder, results, _ = batch
+    result = results["symlinked"]
+    assert not result.ok and result.refused and result.points == 0
+    assert "symbolic link" in result.error and "submit the notebook file itself" in result.error
+    files = handed_back(course, folder, "symlinked")
+    assert list(files) == ["feedback/tabular_q_learning.html"]
+    assert b"symbolic link" in files["feedback/tabular_q_learning.html"]
+    assert not any(s.encode() in files["feedback/tabular_q_learning.html"] for s in SECRETS)
+
+
+def test_student_html_and_javascript_lose_their_active_content(batch):
+    course, folder, results, _ = batch
+    assert results["hostile"].ok and results["hostile"].points == 40
+    graded = (course / "autograded" / "hostile" / folder / NOTEBOOK).read_text()
+    feedback = (course / "feedback" / "hostile" / folder / "tabular_q_learning.html").read_text()
+    for text in (graded, feedback):
+        assert "application/javascript" not in text
+        assert not re.search(r"<script>document\.body", text)
+        assert not re.search(r"<img[^>]*onerror", text, re.IGNORECASE)
+        assert "javascript:document" not in text
+    assert "data:image/png;base64" in feedback  # the learning curve stays
+    assert "Property failed" not in feedback and "PASSED q_learning_learns" in feedback
+
+
+def test_no_script_of_the_student_runs_when_the_feedback_page_is_opened_in_a_browser(batch):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (scripts/setup-browser.sh installs it)")
+    course, folder, _, _ = batch
+    page = course / "feedback" / "hostile" / folder / "tabular_q_learning.html"
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={course / '.chromium'}", "--virtual-time-budget=3000", "--dump-dom",
+                          page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    body = re.search(r"<body[^>]*>", dom)
+    assert body is not None, dom[:2000]
+    assert "data-pwned" not in body.group(0), body.group(0)
+    assert "Grading notes" not in dom or True  # (the hostile notebook has none; the page rendered)
+    assert "PASSED q_learning_learns" in dom
+
+
+def test_hidden_tests_never_reach_the_students_process_or_what_comes_back(batch):
+    course, folder, _, _ = batch
+    files = handed_back(course, folder, "hostile")
+    graded = nbformat.reads(files[f"autograded/{NOTEBOOK}"].decode(), as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" and "In, _ih" in c.source
+                      for o in c.outputs)
+    assert "IN" in printed  # the cell ran and printed the history it had
+    assert "BEGIN HIDDEN TESTS" not in printed and "check_" not in printed
+    feedback = files["feedback/tabular_q_learning.html"].decode()
+    assert "BEGIN HIDDEN TESTS" not in feedback and "_expected = 1.0 + 0.5" not in feedback
+
+
+def test_the_students_jail_leaves_nothing_behind_and_opens_no_gradebook(batch):
+    from autograder.sandbox import _network_jail
+
+    if not _network_jail():
+        pytest.skip("this machine cannot jail student code")
+    course, folder, _, segments_before = batch
+    graded = nbformat.read(str(course / "autograded" / "hostile" / folder / NOTEBOOK), as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" and MARKER in c.source
+                      for o in c.outputs)
+    assert "shmget" in printed and "OPENED" not in printed, printed
+    for folder_name in ("/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~/.ipython/profile_default/startup")):
+        assert not (Path(folder_name) / f"{MARKER}.py").exists()
+    assert not list(Path("/tmp").glob(f"**/{MARKER}.py"))
+    assert shared_memory_segments() == segments_before
+
+
+def test_deleted_and_retyped_graded_cells_are_put_back_graded_and_noted(batch):
+    course, folder, results, _ = batch
+    result = results["repaired"]
+    assert result.ok and result.points == 40
+    notes = " ".join(result.notes) + (course / "feedback" / "repaired" / folder / "tabular_q_learning.html").read_text()
+    assert "greedy_policy" in notes and "missing" in notes
+    assert "shape_reward" in notes and "markdown" in notes
+
+
+@pytest.mark.parametrize("student, reason", [
+    ("garbled", "is not valid JSON (line 1"),
+    ("misnamed", "no notebook named tabular_q_learning.ipynb (found: Copy of tabular_q_learning.ipynb)"),
+    ("empty", "the submission folder is empty"),
+])
+def test_what_cannot_be_graded_gets_one_clear_line_zero_and_a_feedback_page(batch, student, reason):
+    course, folder, results, _ = batch
+    result = results[student]
+    assert not result.ok and result.refused and result.points == 0 and reason in result.error
+    line = next(line for line in summary(list(results.values()), 40).splitlines() if student in line)
+    assert line.startswith(f"NOT GRADED {student}: ") and reason in line
+    page = (course / "feedback" / student / folder / "tabular_q_learning.html").read_text()
+    assert reason.split(" (")[0] in page and "0 points" in page
+
+
+def test_an_old_format_notebook_is_converted_and_graded(batch):
+    _, _, results, _ = batch
+    result = results["old_format"]
+    assert result.ok and result.points == 40, result.error
+    assert any("format 3" in note for note in result.notes)
+
+
+def test_the_gradebook_has_every_student_and_zero_for_what_was_not_graded(batch):
+    from nbgrader.api import Gradebook
+
+    course, folder, results, _ = batch
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission(folder, s).score for s in results}
+    assert scores["classmate"] == 40 and scores["garbled"] == 0 and scores["symlinked"] == 0
+
+
+@pytest.fixture(scope="module")
+def plain_nbgrader(tmp_path_factory):
+    """The same link attacks under plain ``nbgrader autograde`` and ``generate_feedback`` (no batch)."""
+    course, folder, source, release = make_course(tmp_path_factory.mktemp("plain"), "tabular_q_learning")
+    good = solution_notebook(source, release)
+    linker = course / "submitted" / "linker" / folder
+    write(linker, good)
+    (linker / "solution.txt").symlink_to(source)
+    os.link(course / "nbgrader_config.py", linker / "hardlinked.py")
+    (course / "submitted" / "symlinked" / folder).mkdir(parents=True)
+    (course / "submitted" / "symlinked" / folder / NOTEBOOK).symlink_to(source)
+    autograde_and_feedback(course, folder)
+    return course, folder
+
+
+def test_plain_nbgrader_copies_no_link_and_grades_no_linked_notebook(plain_nbgrader):
+    from tests.e2e import scores
+
+    course, folder = plain_nbgrader
+    linker = handed_back(course, folder, "linker")
+    assert {Path(n).name for n in linker} & {"solution.txt", "hardlinked.py"} == set()
+    assert sum(scores(course, folder, NOTEBOOK, "linker").values()) == 40
+    assert sum(scores(course, folder, NOTEBOOK, "symlinked").values()) == 0
+    for content in handed_back(course, folder, "symlinked").values():
+        assert b"BEGIN SOLUTION" not in content and b"def value_iteration" not in content
+    feedback = (course / "feedback" / "symlinked" / folder / "tabular_q_learning.html").read_text()
+    assert "was not graded" in feedback and "symbolic link" in feedback
