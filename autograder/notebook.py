@@ -165,34 +165,44 @@ def run_test_cell(source: str, student_objects: dict, figures: list[str] | None 
     return True, stdout.getvalue(), "", ""
 
 
+def test_positions(nb, cells: list[tuple[int, str, str]]) -> dict[str, int]:
+    """grade id -> how many of ``cells`` come before that graded cell in ``nb``: the state it is judged on."""
+    runnable = {index for index, _, _ in cells}
+    positions, count = {}, 0
+    for index, cell in enumerate(nb.cells):
+        if index in runnable:
+            count += 1
+        elif is_graded_test_cell(cell):
+            positions.setdefault(_nbgrader(cell).get("grade_id", "?"), count)
+    return positions
+
+
 def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                    submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None,
                    files: dict[str, bytes] | None = None, cell_timeout: float = NOTEBOOK_CELL_TIMEOUT,
                    notebook_budget: float = NOTEBOOK_BUDGET_SECONDS) -> NotebookVerdict:
-    """Run ``nb``'s cells once in a sandbox, then grade every graded test cell of ``nb`` (or of
-    ``test_cells_from``, the trusted copy) against what they defined; ``only`` limits grading to those grade
-    ids; ``files`` (relative path -> bytes) are put beside the notebook, as the student had them."""
+    """Run ``nb``'s cells once, in order, in a sandbox, and judge each graded test cell of ``nb`` (or of
+    ``test_cells_from``, the trusted copy) where it stands: on what the cells above it defined, as running the
+    notebook top to bottom would. A graded cell missing from ``nb`` is judged after the last cell. ``only``
+    limits grading to those grade ids; ``files`` (relative path -> bytes) are put beside the notebook."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
     cells = notebook_cells(nb)
-    options = {"load_timeout": notebook_budget, **getattr(module, "SANDBOX_OPTIONS", {})}
-    options["load_timeout"] = max(options["load_timeout"], notebook_budget)
-    started = time.monotonic()
+    positions = test_positions(nb, cells)
+    tests = [cell for cell in trusted.cells if is_graded_test_cell(cell)
+             and (only is None or _nbgrader(cell).get("grade_id") in only)]
+    tests.sort(key=lambda cell: positions.get(_nbgrader(cell).get("grade_id"), len(cells)))  # stable
+    options = {**getattr(module, "SANDBOX_OPTIONS", {})}
+    options["load_timeout"] = max(options.get("load_timeout", 0.0), notebook_budget)
     with Sandbox([(filename, source) for _, filename, source in cells], notebook=True, cell_timeout=cell_timeout,
                  files=files, extra_env=GRADING_ENV, shared_runs=getattr(module, "SHARED_RUNS", ()),
                  **options) as sandbox:
-        verdict.seconds["cells"] = time.monotonic() - started
-        verdict.cell_outputs = {cells[i][0]: outputs for i, outputs in sandbox.outputs.items()}
-        verdict.load_errors = [f"{load.filename}: {load.error}" for load in sandbox.loads if not load.ok]
         deadline = time.monotonic() + submission_budget
-        for cell in trusted.cells:
-            if not is_graded_test_cell(cell):
-                continue
+        for cell in tests:
             meta = _nbgrader(cell)
-            if only is not None and meta.get("grade_id") not in only:
-                continue
             result = CellVerdict(meta.get("grade_id", "?"), float(meta.get("points", 0)), False)
+            sandbox.run_until(positions.get(result.grade_id, len(cells)))
             started = time.monotonic()
             if started > deadline:
                 result.error_name, result.error_message = "TimeBudgetExceeded", (
@@ -207,6 +217,14 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                 result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
             verdict.seconds[result.grade_id] = time.monotonic() - started
             verdict.cells.append(result)
+        sandbox.set_deadline(None)
+        if only is None:
+            sandbox.run_until(len(cells))  # the cells after the last graded one, for their outputs
+        verdict.seconds["cells"] = sandbox.cell_seconds
+        verdict.cell_outputs = {cells[i][0]: outputs for i, outputs in sandbox.outputs.items()}
+        verdict.load_errors = [f"{load.filename}: {load.error}" for load in sandbox.loads if not load.ok]
+    order = {_nbgrader(cell).get("grade_id"): i for i, cell in enumerate(trusted.cells)}
+    verdict.cells.sort(key=lambda c: order.get(c.grade_id, 0))
     return verdict
 
 

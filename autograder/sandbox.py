@@ -30,7 +30,7 @@ _HEADER = struct.Struct("!QQ")  # payload length, request id
 DEFAULT_CALL_TIMEOUT = 20.0
 DEFAULT_MEMORY_BYTES = 6 * 1024**3
 DEFAULT_CELL_TIMEOUT = 300.0  # nbgrader's Execute.timeout of this course
-CELL_GRACE_SECONDS = 10.0  # after a cell's interrupt, before its process is killed
+CELL_GRACE_SECONDS = 5.0  # after a cell's interrupt, before its process is killed
 MAX_RESTARTS = 3  # cells that killed or hung the process, before the rest of the notebook is given up
 
 
@@ -90,6 +90,10 @@ class Sandbox:
     outputs: dict[int, list[dict]] = field(default_factory=dict)  # cell index -> outputs of its first run
     restarts: int = 0
     _skip: set[int] = field(default_factory=set)
+    _position: int = 0
+    _cell_seconds: float = 0.0
+    _loads: dict[int, CellLoad] = field(default_factory=dict)
+    _last_cell_failure: StudentCodeError | None = None
     current_check: str = ""  # the graded cell being judged: a run is shared across checks, never within one
     _cache: dict[bytes, tuple[str, bytes]] = field(default_factory=dict)
     _process: subprocess.Popen | None = None
@@ -105,11 +109,8 @@ class Sandbox:
     def start(self) -> None:
         """Start a fresh worker and run the student's cells in it, in order."""
         self._spawn()
-        if self.files:
-            self._request({"op": "write_files", "files": {
-                name: base64.b64encode(content).decode("ascii") for name, content in self.files.items()}}, 60.0)
         if self.notebook:
-            self._run_notebook()
+            self._replay()
         else:
             self._run_answer_cells()
 
@@ -144,6 +145,9 @@ class Sandbox:
         os.close(child_write)
         self._to_worker, self._from_worker = parent_write, parent_read
         self._handshake()
+        if self.files:
+            self._request({"op": "write_files", "files": {
+                name: base64.b64encode(content).decode("ascii") for name, content in self.files.items()}}, 60.0)
 
     def _run_answer_cells(self) -> None:
         """Plain ``exec`` of each source within one load budget; a fatal failure stops loading."""
@@ -167,52 +171,88 @@ class Sandbox:
             except StudentCodeError as error:
                 self.loads.append(CellLoad(filename, False, f"{error}\n{error.student_traceback}".strip()))
 
-    def _run_notebook(self) -> None:
-        """Every cell in order, as Jupyter runs them. The first run's outputs are kept. A cell that outlives
-        its time limit after the interrupt, or ends the process, is skipped from then on: the worker starts
-        again and runs the cells before it once more, so only what depends on that cell is lost."""
-        deadline = time.monotonic() + self.load_timeout
-        loads: dict[int, CellLoad] = {}
-        index = 0
-        while index < len(self.sources):
-            filename, source = self.sources[index]
-            if index in self._skip:
-                index += 1
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 1.0:
-                error = StudentTimeout("timeout", f"the notebook's cells took longer than {self.load_timeout:.0f} s "
-                                       "in all under grading; the rest were not run")
-                loads.setdefault(index, CellLoad(filename, False, str(error)))
-                self.outputs.setdefault(index, [error_output("TimeBudgetExceeded", str(error))])
-                break
-            limit = min(self.cell_timeout, remaining)
-            try:
-                reply = self._request({"op": "run_cell", "source": source, "timeout": limit},
-                                      limit + CELL_GRACE_SECONDS, name="")["result"]
-            except (StudentCrash, StudentTimeout) as error:
-                message = str(error).replace("while running your answer cells", "while running this cell") \
-                    if isinstance(error, StudentCrash) else (
-                        f"this cell did not stop within {limit:.0f} s, even when interrupted; it was skipped")
-                loads[index] = CellLoad(filename, False, message)
-                self.outputs.setdefault(index, [error_output(type(error).__name__, message)])
-                self._skip.add(index)
-                self.restarts += 1
-                if self.restarts > MAX_RESTARTS:
-                    self._failure = self._load_failure = error
-                    break
-                self._spawn()
-                if self.files:
-                    self._request({"op": "write_files", "files": {
-                        n: base64.b64encode(c).decode("ascii") for n, c in self.files.items()}}, 60.0)
-                index = 0
-                continue
-            except StudentCodeError as error:  # the worker could not even take the cell
-                reply = {"outputs": [error_output("GradingError", str(error))], "failed": True, "error": str(error)}
-            loads.setdefault(index, CellLoad(filename, not reply["failed"], reply["error"]))
-            self.outputs.setdefault(index, reply["outputs"])
-            index += 1
-        self.loads = [loads[i] for i in sorted(loads)]
+    # -- notebook semantics ------------------------------------------------------------------------------
+    @property
+    def cell_seconds(self) -> float:
+        """Seconds the student's cells have run so far (replays after a restart included)."""
+        return self._cell_seconds
+
+    @property
+    def position(self) -> int:
+        """How many cells have run (or been skipped): the state a check made now would see."""
+        return self._position
+
+    def run_until(self, stop: int) -> None:
+        """Run the cells before index ``stop`` that have not run yet, in order, as Jupyter would. The first
+        run's outputs are kept. A cell still running after its interrupt, or one that ends the process, is
+        skipped from then on: the worker starts again and runs the cells before it once more, so only what
+        depends on that cell is lost."""
+        stop = min(stop, len(self.sources))
+        while self._position < stop and self._load_failure is None:
+            index = self._position
+            if index not in self._skip:
+                reply = self._run_cell(index, keep=True)
+                if reply is None:  # the process is gone: start again without that cell
+                    if not self._restart():
+                        return
+                    continue
+            self._position += 1
+
+    def _run_cell(self, index: int, keep: bool) -> dict | None:
+        """Run one cell; None when it hung or ended the process (it is then marked to be skipped)."""
+        filename, source = self.sources[index]
+        remaining = self.load_timeout - self._cell_seconds
+        if remaining <= 1.0:
+            error = StudentTimeout("timeout", f"the notebook's cells took longer than {self.load_timeout:.0f} s "
+                                   "in all under grading; this cell and the rest were not run")
+            self._record(index, CellLoad(filename, False, str(error)), [error_output("TimeBudgetExceeded",
+                                                                                     str(error))], keep)
+            self._skip.add(index)
+            return {"failed": True}
+        limit = min(self.cell_timeout, remaining)
+        started = time.monotonic()
+        try:
+            reply = self._request({"op": "run_cell", "source": source, "timeout": limit},
+                                  limit + CELL_GRACE_SECONDS)["result"]
+        except (StudentCrash, StudentTimeout) as error:
+            message = str(error).replace("while running your answer cells", "while running this cell") \
+                if isinstance(error, StudentCrash) else (
+                    f"this cell did not stop within {limit:.0f} s, even when interrupted; it was skipped")
+            self._record(index, CellLoad(filename, False, message), [error_output(type(error).__name__, message)],
+                         keep)
+            self._skip.add(index)
+            self._last_cell_failure = error
+            return None
+        except StudentCodeError as error:  # the worker could not even take the cell
+            reply = {"outputs": [error_output("GradingError", str(error))], "failed": True, "error": str(error)}
+        finally:
+            self._cell_seconds += time.monotonic() - started
+        self._record(index, CellLoad(filename, not reply["failed"], reply["error"]), reply["outputs"], keep)
+        return reply
+
+    def _record(self, index: int, load: CellLoad, outputs: list[dict], keep: bool) -> None:
+        if keep:
+            self._loads.setdefault(index, load)
+            self.outputs.setdefault(index, outputs)
+            self.loads = [self._loads[i] for i in sorted(self._loads)]
+
+    def _restart(self) -> bool:
+        """A fresh worker with the cells before the current position run again; False past the restart limit."""
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            self._failure = self._load_failure = self._last_cell_failure or StudentCrash(
+                "crash", "the process running your code ended too often")
+            return False
+        self._spawn()
+        self._replay()
+        return self._load_failure is None
+
+    def _replay(self) -> None:
+        """Run again, quietly, the cells that had run before the worker was replaced."""
+        for index in range(self._position):
+            if index not in self._skip and self._run_cell(index, keep=False) is None:
+                self._restart()  # a cell that worked before failed this time: skip it too and start over
+                return
 
     def _handshake(self) -> None:
         """Check the worker answers before any student code runs; if not, it is an infrastructure error."""

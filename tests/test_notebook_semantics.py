@@ -1,0 +1,169 @@
+"""The grader runs a submission with the notebook's semantics: every code cell the student can see, top to
+bottom, each graded cell judged on what the cells above it defined. So what works in the student's Jupyter
+grades the same: a helper in a cell they added, a global from a teaching cell, an answer split over two
+cells, imports in a cell of their own (each assignment, on one of its functions); and what fails top to
+bottom in Jupyter (a helper defined only below the graded cell) fails here too."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+import pytest
+
+from autograder.notebook import grade_notebook, read_notebook
+from tests.helpers import source_notebook
+
+# assignment -> (a function whose answer cell is rewritten, a function or class used after a teaching cell)
+TARGETS = {
+    "tabular_q_learning": ("shape_reward", "shape_reward"),
+    "dqn": ("linear_schedule", "linear_schedule"),
+    "dqn_for_ir": ("masked_argmax", "masked_argmax"),
+    "reinforce": ("discounted_returns", "GaussianPolicy"),
+    "reinforce_for_ir": ("position_returns", "position_returns"),
+    "actor_critic": ("mc_advantages", "mc_advantages"),
+}
+
+
+def _meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def answer_index(nb, name: str) -> int:
+    (index,) = [i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == f"answer_{name}"]
+    return index
+
+
+def graded_ids(nb, name: str) -> set[str]:
+    """The graded cells that judge ``name``."""
+    return {_meta(c)["grade_id"] for c in nb.cells if _meta(c).get("grade") and not _meta(c).get("solution")
+            and re.search(rf"\b{name}\b", c.source)}
+
+
+def renamed(source: str, name: str, new: str) -> str:
+    return re.sub(rf"^(def|class) {name}\b", rf"\1 {new}", source, count=1, flags=re.MULTILINE)
+
+
+def wrapper(name: str, inner: str, guard: str = "") -> str:
+    """``name`` defined as a thin wrapper around ``inner`` (a function or a class)."""
+    check = f"    {guard}\n" if guard else ""
+    if name[0].isupper():
+        return (f"class {name}({inner}):\n    def __init__(self, *args, **kwargs):\n    {check}"
+                "        super().__init__(*args, **kwargs)\n")
+    return f"def {name}(*args, **kwargs):\n{check}    return {inner}(*args, **kwargs)\n"
+
+
+def code_cell(source: str):
+    return nbformat.v4.new_code_cell(source)
+
+
+def helper_in_added_cell(nb, name):
+    """The work is done by a helper in a cell the student added above the answer cell."""
+    index = answer_index(nb, name)
+    helper = renamed(nb.cells[index].source, name, f"_helper_{name}")
+    nb.cells[index].source = wrapper(name, f"_helper_{name}")
+    nb.cells.insert(index, code_cell(helper))
+
+
+def answer_split_over_two_cells(nb, name):
+    """The answer cell calls a function the student defines in the next cell (still above the graded cell)."""
+    index = answer_index(nb, name)
+    second = renamed(nb.cells[index].source, name, f"_second_part_{name}")
+    nb.cells[index].source = wrapper(name, f"_second_part_{name}")
+    nb.cells.insert(index + 1, code_cell(second))
+
+
+def imports_in_own_cell(nb, name):
+    """Imports in a cell of the student's own at the top, used by the answer."""
+    index = answer_index(nb, name)
+    source = nb.cells[index].source
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    kept = "\n".join(line for line in source.splitlines() if line not in imports)
+    nb.cells[index].source = renamed(kept, name, f"_plain_{name}") + "\n\n" + wrapper(
+        name, f"_plain_{name}", "assert student_math.isclose(student_math.pi, 3.141592653589793)")
+    setup = next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == "setup-imports")
+    nb.cells.insert(setup + 1, code_cell("\n".join([*imports, "import math as student_math"])))
+
+
+def global_from_teaching_cell(nb, name):
+    """The answer reads a global that a teaching cell above its graded cell defines."""
+    index = answer_index(nb, name)
+    first_graded = min(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") in graded_ids(nb, name))
+    teaching = [i for i, c in enumerate(nb.cells[:first_graded]) if c.cell_type == "code" and not _meta(c)]
+    assert teaching, f"no teaching cell above the graded cells of {name}"
+    nb.cells[teaching[-1]].source += "\nSTUDENT_SETTING = 'from a teaching cell'\n"
+    nb.cells[index].source = renamed(nb.cells[index].source, name, f"_taught_{name}") + "\n\n" + wrapper(
+        name, f"_taught_{name}", "assert STUDENT_SETTING == 'from a teaching cell'")
+
+
+VARIANTS = {"helper_in_added_cell": (helper_in_added_cell, 0), "answer_split_over_two_cells":
+            (answer_split_over_two_cells, 0), "imports_in_own_cell": (imports_in_own_cell, 0),
+            "global_from_teaching_cell": (global_from_teaching_cell, 1)}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("assignment", TARGETS)
+def test_code_outside_the_answer_cell_grades_as_in_jupyter(assignment, variant):
+    trusted = read_notebook(source_notebook(assignment))
+    transform, which = VARIANTS[variant]
+    name = TARGETS[assignment][which]
+    nb = copy.deepcopy(trusted)
+    transform(nb, name)
+    only = graded_ids(trusted, name)
+    verdict = grade_notebook(nb, assignment, test_cells_from=trusted, only=only, cell_timeout=60.0)
+    assert {c.grade_id for c in verdict.cells} == only
+    for cell in verdict.cells:
+        assert cell.passed, f"{variant} of {name} lost {cell.grade_id}: {cell.error_name}: {cell.error_message}"
+
+
+def test_a_helper_defined_only_below_the_graded_cell_fails_as_it_would_top_to_bottom():
+    """The issue's reproduction, the other way round: Jupyter run top to bottom fails the graded cell."""
+    trusted = read_notebook(source_notebook("tabular_q_learning"))
+    nb = copy.deepcopy(trusted)
+    index = answer_index(nb, "shape_reward")
+    helper = renamed(nb.cells[index].source, "shape_reward", "_shaped")
+    nb.cells[index].source = wrapper("shape_reward", "_shaped")
+    nb.cells.append(code_cell(helper))  # below every graded cell
+    (cell,) = grade_notebook(nb, "tabular_q_learning", test_cells_from=trusted, only={"shape_reward"}).cells
+    assert not cell.passed and "_shaped" in cell.error_message
+
+
+def test_a_later_cell_that_rebinds_a_name_does_not_change_an_earlier_verdict():
+    trusted = read_notebook(source_notebook("tabular_q_learning"))
+    nb = copy.deepcopy(trusted)
+    nb.cells.append(code_cell("def shape_reward(reward, terminated):\n    return 'broken later'\n"))
+    verdict = grade_notebook(nb, "tabular_q_learning", test_cells_from=trusted, only={"shape_reward"})
+    assert verdict.cells[0].passed, verdict.cells[0].error_message
+
+
+def test_the_outputs_of_the_one_run_are_the_notebooks_outputs():
+    """Each cell's outputs (prints, the last value, figures, errors) come from the run the checks judged."""
+    trusted = read_notebook(source_notebook("tabular_q_learning"))
+    nb = copy.deepcopy(trusted)
+    nb.cells += [code_cell("print('hello from the student')\n6 * 7"),
+                 code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()"),
+                 code_cell("raise ValueError('a broken exploratory cell')"),
+                 code_cell("print('the next cell still runs')")]
+    verdict = grade_notebook(nb, "tabular_q_learning", test_cells_from=trusted, only=None, cell_timeout=60.0)
+    base = len(trusted.cells)
+    printed, figure, error, after = (verdict.cell_outputs[base + i] for i in range(4))
+    assert printed[0]["text"] == "hello from the student\n" and printed[1]["data"]["text/plain"] == "42"
+    assert any("image/png" in o.get("data", {}) for o in figure)
+    assert error[-1]["output_type"] == "error" and error[-1]["ename"] == "ValueError"
+    assert after[0]["text"] == "the next cell still runs\n"
+    assert verdict.points == verdict.max_points == 40
+
+
+def test_a_hanging_teaching_cell_is_interrupted_and_costs_only_itself():
+    trusted = read_notebook(source_notebook("tabular_q_learning"))
+    nb = copy.deepcopy(trusted)
+    index = answer_index(nb, "shape_reward")
+    nb.cells.insert(index, code_cell("while True:\n    pass"))
+    nb.cells.insert(index, code_cell("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                                     "while True:\n    pass"))
+    verdict = grade_notebook(nb, "tabular_q_learning", test_cells_from=trusted,
+                             only={"shape_reward", "greedy_policy"}, cell_timeout=3.0)
+    assert all(cell.passed for cell in verdict.cells), [c.error_message for c in verdict.cells]
+    assert "interrupted" in verdict.cell_outputs[index + 1][-1]["evalue"]
+    assert "even when interrupted" in verdict.cell_outputs[index][-1]["evalue"]
