@@ -129,9 +129,11 @@ def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
         else:
             print("warning: no instructor notebook found; the test cells are taken from the submission itself",
                   file=sys.stderr)
-    verdict = grade_notebook(submitted, assignment, test_cells_from=trusted)
+    from autograder.submission import regular_files
+
+    verdict = grade_notebook(submitted, assignment, test_cells_from=trusted, files=regular_files(path.parent))
     for error in verdict.load_errors:
-        print(f"answer cell error: {error.splitlines()[0]}")
+        print(f"cell error: {error.splitlines()[0]}")
     for cell in verdict.cells:
         status = "PASS" if cell.passed else "FAIL"
         print(f"{status}  {cell.points:g}/{cell.max_points:g}  {cell.grade_id}")

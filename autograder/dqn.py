@@ -28,6 +28,8 @@ ASSIGNMENT = "dqn"
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("QNetwork", "DuelingQNetwork", "ReplayBuffer", "PrioritizedReplayBuffer", "linear_schedule",
             "dqn_targets", "double_dqn_targets", "td_loss", "train_dqn")
+# A training run another graded cell already made with the same arguments is shared, not repeated.
+SHARED_RUNS = ("train_dqn",)
 
 GRADING_SEED = 20211116
 LEARNING_STEPS = 50_000

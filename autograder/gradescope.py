@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from autograder import submission
 from autograder.notebook import NotebookVerdict, assignment_id, grade_notebook, read_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,20 +52,21 @@ def results_json(verdict: NotebookVerdict) -> dict:
             output = (output + "\n" if output else "") + f"{cell.error_name}: {cell.error_message}"
         tests.append({"name": cell.grade_id, "score": cell.points, "max_score": cell.max_points,
                       "output": output, "visibility": "visible"})
-    notes = "".join(f"An answer cell failed to run: {error.splitlines()[0]}\n" for error in verdict.load_errors)
-    return {"score": verdict.points, "output": notes or "All answer cells ran.", "visibility": "visible",
+    notes = "".join(f"A cell failed: {error.splitlines()[0]}\n" for error in verdict.load_errors)
+    return {"score": verdict.points, "output": notes or "Every cell ran without an error.", "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
 
 
 def grade_to_results(notebook: Path, assignment: str, tests: Path, results: Path) -> dict:
     """Grade one submitted notebook against the instructor's test cells and write ``results.json``."""
-    try:
-        submitted = read_notebook(notebook)
-    except Exception as error:  # noqa: BLE001 - not a notebook: zero, with a reason the student can act on
-        report = {"score": 0.0, "output": f"Could not read the submission as a notebook: {error}",
+    problem = submission.refusal(notebook, notebook.parent) or (
+        submission.notebook_problem(notebook) if notebook.exists() else f"no notebook named {notebook.name}")
+    if problem:  # not a notebook: zero, with a reason the student can act on
+        report = {"score": 0.0, "output": f"Could not grade the submission: {problem}",
                   "visibility": "visible", "tests": []}
     else:
-        verdict = grade_notebook(submitted, assignment, test_cells_from=read_notebook(tests))
+        verdict = grade_notebook(read_notebook(notebook), assignment, test_cells_from=read_notebook(tests),
+                                 files=submission.regular_files(notebook.parent))
         report = results_json(verdict)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(report, indent=2))

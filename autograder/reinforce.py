@@ -38,6 +38,8 @@ from rlir.point_reach import POINT_REACH_ID, optimal_action
 ASSIGNMENT = "reinforce"
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("discounted_returns", "CategoricalPolicy", "GaussianPolicy", "reinforce_loss", "train_reinforce")
+# A training run another graded cell already made with the same arguments is shared, not repeated.
+SHARED_RUNS = ("train_reinforce",)
 SANDBOX_OPTIONS = {"call_timeout": 30.0}
 
 GRADING_SEED = 20211115

@@ -46,6 +46,8 @@ ASSIGNMENT = "reinforce_for_ir"
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("LinearScorer", "MLPScorer", "sample_ranking", "plackett_luce_log_prob", "position_returns",
             "ranking_reinforce_loss", "train_ranker", "evaluate_ranker")
+# A training run another graded cell already made with the same arguments is shared, not repeated.
+SHARED_RUNS = ("train_ranker",)
 
 ENV_ID = "rlir/Ranking-v0"
 GRADING_SEED = 20210711

@@ -303,3 +303,17 @@ def test_one_submissions_fork_bomb_does_not_starve_another_submission():
     with sandbox_with(bomb, call_timeout=60.0) as attacker, sandbox_with(polite) as victim:
         assert attacker.function("bomb")() > 100  # its children are alive until its sandbox closes
         assert victim.function("fork_once")() == 1
+
+
+def test_a_training_run_is_shared_across_checks_but_repeated_within_one():
+    """Same function, same arguments: a second graded cell reuses the run; the same cell asking again (a
+    determinism check) runs it again; other arguments run anew."""
+    source = "runs = []\ndef train(seed):\n    runs.append(seed)\n    return len(runs)\ndef count():\n    return len(runs)\n"
+    with Sandbox([("<cell answer_train>", source)], shared_runs=("train",)) as box:
+        train = box.function("train")
+        box.current_check = "first"
+        assert train(1) == 1 and train(1) == 2  # repeated on purpose within one check: runs again
+        box.current_check = "second"
+        assert train(1) == 1  # the first check's run, shared
+        assert train(2) == 3  # other arguments: a new run
+        assert box.function("count")() == 3
