@@ -188,6 +188,8 @@ class Sandbox:
         skipped from then on: the worker starts again and runs the cells before it once more, so only what
         depends on that cell is lost."""
         stop = min(stop, len(self.sources))
+        if self._position < stop:
+            self.ensure_ready()  # a check may have left the worker dead or poisoned: the cells go on in a fresh one
         while self._position < stop and self._load_failure is None:
             index = self._position
             if index not in self._skip:

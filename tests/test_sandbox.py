@@ -317,3 +317,28 @@ def test_a_training_run_is_shared_across_checks_but_repeated_within_one():
         assert train(1) == 1  # the first check's run, shared
         assert train(2) == 3  # other arguments: a new run
         assert box.function("count")() == 3
+
+
+def test_a_course_in_a_closed_home_folder_fails_with_the_folder_and_the_fix(monkeypatch):
+    """The grader's packages in a home folder of mode 700 (as /root, or 750 as new Ubuntu homes): the sandbox
+    user cannot enter it, and the error names that folder and what to do, not the interpreter."""
+    import autograder.sandbox as sandbox
+    from autograder.sandbox import SandboxUnavailable
+
+    if sandbox._unprivileged_user() is None:
+        pytest.skip("the worker runs as the grader's own user here")
+    base = Path(tempfile.mkdtemp(prefix="rlir-home-"))  # (pytest's own tmp_path lies in a folder of mode 700)
+    base.chmod(0o755)
+    home = base / "home"
+    course = home / "course"
+    for package in ("autograder", "rlir"):
+        shutil.copytree(Path(sandbox.__file__).parent.parent / package, course / package)
+    home.chmod(0o750)
+    monkeypatch.setattr(sandbox, "package_roots", lambda: (str(course),))
+    monkeypatch.setattr(sandbox, "course_package_dirs", lambda: (str(course / "autograder"), str(course / "rlir")))
+    try:
+        with pytest.raises(SandboxUnavailable) as error:
+            sandbox_with("def f():\n    return 1\n").start()
+    finally:
+        shutil.rmtree(base)
+    assert f"cannot enter {home} (mode 750)" in str(error.value) and f"chmod o+x {home}" in str(error.value)
