@@ -25,7 +25,8 @@ from autograder.checks import judging
 from autograder.framework import CheckFailure
 from autograder.sandbox import Sandbox
 
-ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic")
+ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic",
+                  "learning_from_logs")
 CELL_BUDGET_SECONDS = 300.0
 SUBMISSION_BUDGET_SECONDS = 1200.0
 
