@@ -331,8 +331,8 @@ def check_doubly_robust_unbiased(dr_estimate: Callable) -> str:
         if abs(expectation - problem.value) > 1e-6:
             fail(prop, f"{problem.text()}, reward model q[c, a]={show(problem.model)} (wrong); every 2-round "
                  "log weighted by its probability", f"E[DR] = V(pi) = {problem.value:.6f}", f"{expectation:.6f}",
-                 "DR = DM + mean_i w_i (r_i - q(x_i, a_i)): ADD the importance-weighted residual of the logged "
-                 "action, evaluated at the logged action")
+                 "DR = DM + mean_i w_i (r_i - q(x_i, a_i)): ADD the importance-weighted residual of the reward "
+                 "model at the LOGGED action")
 
     for_all(problems(), body, max_examples=25)
     return "25 problems, every 2-round log enumerated"

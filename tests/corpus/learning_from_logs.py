@@ -72,6 +72,9 @@ def dm_estimate(log, target_probs, reward_model):
     Mutant("dr_correction_sign_flipped", "dr_estimate", _swap(
         "dr_estimate", ("reward_model) + float(np.mean(correction))", "reward_model) - float(np.mean(correction))")),
         ("doubly_robust_unbiased",)),
+    Mutant("dr_reward_model_term_sign_flipped", "dr_estimate", _swap(
+        "dr_estimate", ("(np.asarray(log[\"reward\"]) - predicted)", "(np.asarray(log[\"reward\"]) + predicted)")),
+        ("doubly_robust_unbiased", "doubly_robust_variance")),
     Mutant("dr_residual_not_importance_weighted", "dr_estimate", _swap(
         "dr_estimate", ("importance_weights(log, target_probs) * (", "(")), ("doubly_robust_unbiased",)),
     Mutant("dr_adds_ips_of_the_reward_not_of_the_residual", "dr_estimate", _swap(
