@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 import rlir.envs  # noqa: F401  (registers rlir/ContextualRecommendation-v0)
 from autograder.checks import check, learning_curve
 from autograder.framework import as_array, call_student, fail, for_all, show, with_timeout
+from autograder.reinforce_for_ir import held_out_ndcg
 from rlir.envs.click_model import examination_probabilities, simulate_clicks
-from rlir.envs.ranking import make_splits, reference_scores
-from rlir.ir_metrics import ndcg_of_scores
+from rlir.envs.ranking import make_splits
 
 ASSIGNMENT = "learning_from_logs"
 # The public contract: what students define, with these exact names and signatures.
@@ -443,26 +443,13 @@ def check_debiased_relevance_unbiased(debiased_relevance: Callable) -> str:
     return f"20 problems enumerated; the naive CTR would be off by up to {max(naive_bias):.2f}"
 
 
-def held_out_ndcg(prop: str, text: str, scorer: Any) -> float:
-    _, test = make_splits()
-    scores = []
-    for q in range(test.n_queries):
-        query_text = f"{text}; the returned scorer on test query {q}'s (20, 10) features"
-        with torch.no_grad():
-            out = call_student(prop, query_text, scorer, torch.tensor(test.features[q], dtype=torch.float32))
-        if isinstance(out, torch.Tensor):
-            out = out.detach().numpy()
-        scores.append(as_array(prop, query_text, out, shape=(test.n_docs,), what="the scores"))
-    return float(ndcg_of_scores(np.array(scores), test.labels, 10).mean())
-
-
 @check("click_ranker_learns")
 def check_click_ranker_learns(debiased_relevance: Callable, train_click_ranker: Callable) -> str:
     """From 20,000 logged sessions of the production ranker, the ranker trained on the debiased estimates
     reaches >= 0.97 of the oracle scorer's NDCG@10 on the held-out queries."""
     prop = (f"a ranker trained on the propensity-weighted click estimates of {CLICK_SESSIONS} sessions reaches "
             f">= {RANKER_RATIO} x the oracle scorer's NDCG@10 on the 300 held-out queries")
-    train, test = make_splits()
+    train, _ = make_splits()
     click_log = simulate_clicks(train, CLICK_SESSIONS, GRADING_SEED)
     exam = examination_probabilities(train.n_docs)
     text = (f"simulate_clicks(train, {CLICK_SESSIONS}, seed={GRADING_SEED}) (the production ranker's click log), "
@@ -472,8 +459,7 @@ def check_click_ranker_learns(debiased_relevance: Callable, train_click_ranker: 
     estimates = as_array(prop, text, estimates, shape=(train.n_queries, train.n_docs), what="the estimates")
     scorer = call_student(prop, text, with_timeout(train_click_ranker, TRAINING_TIMEOUT), train.features,
                           estimates, dict(RANKER_CONFIG), GRADING_SEED)
-    ndcg = held_out_ndcg(prop, text, scorer)
-    ref = reference_scores((train, test))
+    ndcg, ref = held_out_ndcg(prop, text, scorer)
     if ndcg < RANKER_RATIO * ref["oracle"]:
         fail(prop, text, f"NDCG@10 >= {RANKER_RATIO} x oracle {ref['oracle']:.3f} = {RANKER_RATIO * ref['oracle']:.3f}",
              f"{ndcg:.3f} (random ranker {ref['random']:.3f}, the production ranker's feature alone "

@@ -1,12 +1,9 @@
 """Tests of the contextual recommendation environment, its logging policy and logs, and the position-based click
 model on the ranking data."""
 
-import warnings
-
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 import rlir.envs  # noqa: F401  (registers the ids)
 from rlir.envs.click_model import (
@@ -19,15 +16,9 @@ from rlir.envs.click_model import (
 from rlir.envs.contextual import ContextualRecommendationEnv
 from rlir.envs.ranking import make_splits
 from rlir.ir_metrics import rank_by_scores
+from tests.test_envs_ranking import checker_warnings
 
 ENV_ID = "rlir/ContextualRecommendation-v0"
-
-
-def checker_warnings(env: gym.Env) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_env(env)
-    return [str(w.message) for w in caught if "different from the unwrapped" not in str(w.message)]
 
 
 def test_check_env_passes_without_warnings():
