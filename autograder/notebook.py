@@ -27,7 +27,8 @@ from autograder.checks import judging
 from autograder.framework import CheckFailure
 from autograder.sandbox import Sandbox
 
-ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic")
+ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic",
+                  "learning_from_logs")
 CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
 SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
 NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
