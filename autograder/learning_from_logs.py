@@ -34,6 +34,8 @@ ASSIGNMENT = "learning_from_logs"
 CONTRACT = ("importance_weights", "ips_estimate", "snips_estimate", "clipped_ips_estimate", "dm_estimate",
             "dr_estimate", "debiased_relevance", "train_click_ranker", "behaviour_cloning", "linucb_select",
             "linucb_update", "train_linucb")
+# A training run another graded cell already made with the same arguments is shared, not repeated.
+SHARED_RUNS = ("train_click_ranker", "behaviour_cloning", "train_linucb")
 
 ENV_ID = "rlir/ContextualRecommendation-v0"
 GRADING_SEED = 20210711

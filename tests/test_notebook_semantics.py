@@ -23,6 +23,7 @@ TARGETS = {
     "reinforce": ("discounted_returns", "GaussianPolicy"),
     "reinforce_for_ir": ("position_returns", "position_returns"),
     "actor_critic": ("mc_advantages", "mc_advantages"),
+    "learning_from_logs": ("ips_estimate", "ips_estimate"),
 }
 
 
