@@ -308,7 +308,8 @@ def test_one_submissions_fork_bomb_does_not_starve_another_submission():
 def test_a_training_run_is_shared_across_checks_but_repeated_within_one():
     """Same function, same arguments: a second graded cell reuses the run; the same cell asking again (a
     determinism check) runs it again; other arguments run anew."""
-    source = "runs = []\ndef train(seed):\n    runs.append(seed)\n    return len(runs)\ndef count():\n    return len(runs)\n"
+    source = ("runs = []\ndef train(seed):\n    runs.append(seed)\n    return len(runs)\n"
+              "def count():\n    return len(runs)\n")
     with Sandbox([("<cell answer_train>", source)], shared_runs=("train",)) as box:
         train = box.function("train")
         box.current_check = "first"
