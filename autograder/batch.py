@@ -131,8 +131,27 @@ def grade_submission(template: str, submission: str, folder: str, student: str,
             for path in sorted(root.rglob("*")) if root.exists() else ():
                 if path.is_file() and not path.is_symlink() and path.stat().st_size < 50_000_000:
                     files[str(path.relative_to(course))] = path.read_bytes()
+        notes = [n.replace("`", "") for n in (*notes, *grading_notes(course / "autograded" / student / folder))]
         return SubmissionResult(student, True, time.monotonic() - start, scores, files=files,
-                                notes=[n.replace("`", "") for n in notes])
+                                notes=list(dict.fromkeys(notes)))
+
+
+def grading_notes(folder: Path) -> list[str]:
+    """The notes the grader put at the top of each autograded notebook (repaired cells, refused files)."""
+    import html
+
+    import nbformat
+
+    notes = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - nothing to report from an unreadable notebook
+            continue
+        for cell in nb.cells:
+            if cell.get("id") == "rlir-grading-notes":
+                notes += [html.unescape(line[2:]) for line in cell.source.splitlines() if line.startswith("* ")]
+    return notes
 
 
 def refusal_feedback(folder: str, student: str, expected: list[str], problems: list[str]) -> dict[str, bytes]:

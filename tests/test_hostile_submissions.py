@@ -259,6 +259,9 @@ def test_deleted_and_retyped_graded_cells_are_put_back_graded_and_noted(batch):
     notes = " ".join(result.notes) + (course / "feedback" / "repaired" / folder / "tabular_q_learning.html").read_text()
     assert "greedy_policy" in notes and "missing" in notes
     assert "shape_reward" in notes and "markdown" in notes
+    text = summary(list(results.values()), 40)
+    assert "NOTE repaired: graded cell greedy_policy was missing" in text
+    assert "NOTE repaired: graded cell shape_reward had been changed to a markdown cell" in text
 
 
 @pytest.mark.parametrize("student, reason", [
