@@ -59,11 +59,12 @@ def results_json(verdict: NotebookVerdict) -> dict:
 
 def grade_to_results(notebook: Path, assignment: str, tests: Path, results: Path) -> dict:
     """Grade one submitted notebook against the instructor's test cells and write ``results.json``."""
-    problem = submission.refusal(notebook, notebook.parent) or (
-        submission.notebook_problem(notebook) if notebook.exists() else f"no notebook named {notebook.name}")
+    refused = submission.refusal(notebook, notebook.parent)
+    problem = refused or (submission.notebook_problem(notebook) if notebook.exists()
+                          else f"no notebook named {notebook.name}")
     if problem:  # not a notebook: zero, with a reason the student can act on
-        report = {"score": 0.0, "output": f"Could not grade the submission: {problem}",
-                  "visibility": "visible", "tests": []}
+        what = "Could not grade the submission" if refused else "Could not read the submission as a notebook"
+        report = {"score": 0.0, "output": f"{what}: {problem}", "visibility": "visible", "tests": []}
     else:
         verdict = grade_notebook(read_notebook(notebook), assignment, test_cells_from=read_notebook(tests),
                                  files=submission.regular_files(notebook.parent))

@@ -68,7 +68,10 @@ class SubmissionGuard(NbGraderPreprocessor):
                              c.get("metadata", {}).get("nbgrader", {}).get("grade")}}
         if reason:
             self.log.error("refused %s: %s", path, reason)
-            nb.cells = []  # nothing of what it points to goes on; nbgrader puts the graded cells back
+            for cell in nb.cells:  # nothing of what it points to goes on; nbgrader restores the graded cells
+                cell.source = ""
+                if cell.cell_type == "code":
+                    cell.outputs = []
         nb.metadata[RECORD] = record
         return nb, resources
 
@@ -159,6 +162,8 @@ class SanitizeStudentContent(SanitizeHTML):
     """nbconvert's HTML sanitiser, for what a student controls: every code cell's outputs (JavaScript, SVG
     and widget outputs dropped, HTML and markdown outputs cleaned) and every markdown or raw cell the
     student could edit (an instructor's locked cell, restored by nbgrader, is left as written)."""
+
+    enabled = Bool(True, help="Sanitise what student cells produced").tag(config=True)  # nbconvert's is off
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("tags", SAFE_TAGS)

@@ -71,12 +71,13 @@ for path in glob.glob("/tmp/**/gradebook.db", recursive=True) + glob.glob("{{cou
 
 
 def solution_notebook(solution: Path, release: Path) -> nbformat.NotebookNode:
+    """The release with the instructor's answers filled in, as a student would write them (no markers)."""
     nb = nbformat.read(str(release), as_version=4)
     solved = answer_cells(solution)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in solved:
-            cell.source = solved[grade_id]
+            cell.source = "\n".join(line for line in solved[grade_id].splitlines() if "### " not in line)
     return nb
 
 
