@@ -151,11 +151,22 @@ def _write_files(files: dict) -> int:
     return len(files)
 
 
+def _package_dirs() -> list[str]:
+    """The real folders of the ``autograder`` and ``rlir`` packages this worker imports (found, not run)."""
+    import importlib.util
+
+    dirs = []
+    for package in ("autograder", "rlir"):
+        spec = importlib.util.find_spec(package)
+        dirs += [os.path.realpath(p) for p in (spec.submodule_search_locations or () if spec else ())]
+    return dirs
+
+
 def _handle(request: dict, namespace: dict, shell: list) -> dict:
     op = request["op"]
     try:
-        if op == "ping":
-            return {"status": "ok"}
+        if op == "ping":  # and where this worker's course packages come from, for the grader to compare
+            return {"status": "ok", "packages": _package_dirs()}
         if op == "run_cell":  # a notebook cell, with Jupyter's semantics and outputs
             from autograder import _shell
 

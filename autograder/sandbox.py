@@ -257,21 +257,30 @@ class Sandbox:
                 return
 
     def _handshake(self) -> None:
-        """Check the worker answers before any student code runs; if not, it is an infrastructure error."""
+        """Check the worker answers, with the grader's own course packages, before any student code runs;
+        if not, it is an infrastructure error (named with what to do), never a student's zero."""
         try:
-            self._request({"op": "ping"}, 60.0)
+            reply = self._request({"op": "ping"}, 60.0)
         except StudentCodeError as error:
             self.close()
-            closed = closed_folder((*package_roots(), *course_package_dirs(), sys.executable))
-            if closed is not None:
-                folder, mode, inside = closed
-                raise SandboxUnavailable(
-                    f"the sandbox worker did not start ({error}): the sandbox user cannot enter {folder} (mode "
-                    f"{mode:o}), which holds {inside}. Let others pass through it without listing it "
-                    f"(`chmod o+x {folder}`), or keep the course and its virtual environment outside it "
-                    "(e.g. under /srv)") from None
-            raise SandboxUnavailable(f"the sandbox worker did not start ({error}); check that the grader's "
-                                     f"Python ({sys.executable}) is readable by the sandbox user") from None
+            raise self._unreachable(f"the sandbox worker did not start ({error})") from None
+        expected = list(course_package_dirs())
+        if reply.get("packages") != expected:
+            self.close()  # it fell back on another copy (an editable install, say): it would grade other code
+            raise self._unreachable(f"the sandbox worker imported the course packages from {reply.get('packages')}, "
+                                    f"not from the grader's own {expected}")
+
+    @staticmethod
+    def _unreachable(what: str) -> SandboxUnavailable:
+        closed = closed_folder((*package_roots(), *course_package_dirs(), sys.executable))
+        if closed is not None:
+            folder, mode, inside = closed
+            return SandboxUnavailable(
+                f"{what}: the sandbox user cannot enter {folder} (mode {mode:o}), which holds {inside}. Let "
+                f"others pass through it without listing it (`chmod o+x {folder}`), or keep the course and its "
+                "virtual environment outside it (e.g. under /srv)")
+        return SandboxUnavailable(f"{what}; check that the grader's Python ({sys.executable}) and its course "
+                                  "packages are readable by the sandbox user")
 
     def ensure_ready(self) -> None:
         """Restart the worker if an earlier check left it dead or poisoned (not if loading itself failed:
@@ -488,16 +497,19 @@ def sensitive_paths() -> tuple[str, ...]:
     return tuple(sorted({str(p.resolve()) for p in paths if p.exists()}))
 
 
-@functools.cache
 def worker_paths() -> tuple[Path, ...]:
     """The folders the worker needs and may see: the interpreter with its standard library and installed
     packages, and the course's own packages (``autograder``, ``rlir``). Everything else is covered."""
+    paths = {*_interpreter_paths(), *course_package_dirs()}
+    return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
+
+
+@functools.cache
+def _interpreter_paths() -> tuple[str, ...]:
     import sysconfig
 
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values(),
-             *course_package_dirs()}
-    return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
+    return (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+            os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values())
 
 
 # The worker imports the very course packages this grader runs (an unpacked Gradescope zip, say), not
