@@ -21,7 +21,7 @@ from scipy import stats
 from autograder.checks import check, learning_curve
 from autograder.codec import Fixture
 from autograder.framework import call_student, fail, for_all, gradients, had_grad_fn, remote, show, with_timeout
-from autograder.sandbox import StudentFunction
+from autograder.remote import StudentFunction
 from rlir.evaluation import evaluate_policy
 
 ASSIGNMENT = "dqn"

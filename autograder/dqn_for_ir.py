@@ -21,7 +21,7 @@ from scipy import stats
 import rlir  # noqa: F401  (registers rlir/UserSatisfaction-v0)
 from autograder.checks import check, learning_curve
 from autograder.framework import CheckFailure, as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
-from autograder.sandbox import StudentCodeError
+from autograder.remote import StudentCodeError
 from rlir.envs.user_satisfaction import UserSatisfactionEnv
 
 ASSIGNMENT = "dqn_for_ir"

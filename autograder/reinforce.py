@@ -32,7 +32,7 @@ from autograder.framework import (
     show,
     with_timeout,
 )
-from autograder.sandbox import RemoteRef
+from autograder.remote import RemoteRef
 from rlir.point_reach import POINT_REACH_ID, optimal_action
 
 ASSIGNMENT = "reinforce"

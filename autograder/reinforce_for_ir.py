@@ -38,7 +38,7 @@ from autograder.framework import (
     show,
     with_timeout,
 )
-from autograder.sandbox import RemoteRef, StudentFunction
+from autograder.remote import RemoteRef, StudentFunction
 from rlir.envs.ranking import TOP_K, make_splits, reference_scores
 from rlir.ir_metrics import ndcg_of_scores
 

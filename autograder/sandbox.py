@@ -25,6 +25,15 @@ from typing import Any
 import numpy as np
 
 from autograder import codec
+from autograder.remote import (  # noqa: F401  (the sandbox's public API, with the stand-ins it hands out)
+    MissingDefinition,
+    RemoteRef,
+    SandboxUnavailable,
+    StudentCodeError,
+    StudentCrash,
+    StudentFunction,
+    StudentTimeout,
+)
 
 _HEADER = struct.Struct("!QQ")  # payload length, request id
 DEFAULT_CALL_TIMEOUT = 20.0
@@ -32,32 +41,6 @@ DEFAULT_MEMORY_BYTES = 6 * 1024**3
 DEFAULT_CELL_TIMEOUT = 300.0  # nbgrader's Execute.timeout of this course
 CELL_GRACE_SECONDS = 5.0  # after a cell's interrupt, before its process is killed
 MAX_RESTARTS = 3  # cells that killed or hung the process, before the rest of the notebook is given up
-
-
-class StudentCodeError(Exception):
-    """The student's code raised, hung, exited, or returned something that cannot be judged."""
-
-    def __init__(self, kind: str, message: str, student_traceback: str = "") -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.student_traceback = student_traceback
-
-
-class SandboxUnavailable(RuntimeError):
-    """The worker could not start before any student code ran: the grading machine's fault, never the
-    student's (e.g. the grader's Python is not readable by the unprivileged user)."""
-
-
-class StudentTimeout(StudentCodeError):
-    """A call did not return within its time limit."""
-
-
-class StudentCrash(StudentCodeError):
-    """The process running the student's code ended (``os._exit``, a segfault, out of memory)."""
-
-
-class MissingDefinition(StudentCodeError):
-    """The name the check needs is not defined by the student's answer cells."""
 
 
 @dataclass
@@ -666,51 +649,3 @@ def _copy_back(sent: Any, returned: Any) -> None:
 def error_output(name: str, message: str) -> dict:
     """An nbformat error output, for a cell the grader had to stop."""
     return {"output_type": "error", "ename": name, "evalue": message, "traceback": [f"{name}: {message}"]}
-
-
-class RemoteRef:
-    """An object that lives in the student's process (their network, a distribution, a tensor's graph):
-    attribute access and calls are forwarded to the worker, results come back as data or as more refs."""
-
-    def __init__(self, sandbox: Sandbox, ref_id: int, type_name: str, text: str) -> None:
-        self.__dict__.update(_rlir_sandbox=sandbox, _rlir_ref_id=ref_id, _rlir_type=type_name, _rlir_text=text)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self._rlir_sandbox.remote("getattr", self, name=name)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._rlir_sandbox.remote("call_ref", self, args=list(args), kwargs=kwargs)
-
-    def __len__(self) -> int:
-        return int(self._rlir_sandbox.remote("getattr", self, name="__len__")())
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._rlir_sandbox.remote("getattr", self, name="__getitem__")(key)
-
-    def __repr__(self) -> str:
-        return f"<student {self._rlir_type} {self._rlir_text}>"
-
-
-class StudentFunction:
-    """A stand-in for a student's function that runs it in the sandbox when called."""
-
-    def __init__(self, sandbox: Sandbox, name: str, timeout: float | None = None) -> None:
-        self._sandbox = sandbox
-        self.__name__ = name
-        self._timeout = timeout
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._sandbox.call(self.__name__, args, kwargs, timeout=self._timeout)
-
-    def repeat(self, times: int, *args: Any, **kwargs: Any) -> list:
-        """Call ``times`` times with the same arguments in one round trip (for frequency tests)."""
-        return self._sandbox.call(self.__name__, args, kwargs, times=times, timeout=self._timeout)
-
-    def with_timeout(self, seconds: float) -> StudentFunction:
-        """The same function with a longer time limit per call, for training runs."""
-        return StudentFunction(self._sandbox, self.__name__, seconds)
-
-    def __repr__(self) -> str:
-        return f"<student function {self.__name__}>"

@@ -319,14 +319,16 @@ def random_mdp(draw):
 
 
 def bellman_backup(P, gamma: float, V: np.ndarray) -> np.ndarray:
-    """Q(s, a) = sum over outcomes of p * (r + gamma * V(s') unless terminated)."""
+    """Q = R + gamma * T V in matrix form: R(s, a) the expected reward, T(s, a, s') the probability of
+    reaching s' without terminating (a terminal outcome contributes its reward and nothing after it)."""
     n_states, n_actions = len(P), len(P[0])
-    Q = np.zeros((n_states, n_actions))
-    for state in range(n_states):
-        for action in range(n_actions):
-            for prob, next_state, reward, terminated in P[state][action]:
-                Q[state, action] += prob * (reward + (0.0 if terminated else gamma * V[next_state]))
-    return Q
+    outcomes = [(s, a, *outcome) for s in range(n_states) for a in range(n_actions) for outcome in P[s][a]]
+    s, a, p, s2, r, done = (np.array(column) for column in zip(*outcomes, strict=True))
+    p, r, alive = p.astype(float), r.astype(float), ~done.astype(bool)
+    expected_reward = np.bincount(s * n_actions + a, weights=p * r, minlength=n_states * n_actions)
+    transitions = np.zeros((n_states * n_actions, n_states))
+    np.add.at(transitions, (s * n_actions + a, s2.astype(int)), p * alive)
+    return (expected_reward + gamma * transitions @ np.asarray(V, dtype=float)).reshape(n_states, n_actions)
 
 
 def describe_mdp(P, gamma) -> str:
