@@ -113,10 +113,16 @@ def measure(tree: Path, folder: str, students: int, workers: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _points(data: dict) -> str:
+    """The lowest score of the run, with a mark if any submission failed to grade (its time means little)."""
+    return f"{min(data['points']):g}" + ("" if all(data["ok"]) else " (failed)")
+
+
 def course_versus(revision: str, students: int, workers: int) -> None:
     """This tree against ``revision`` on a full course, in one run."""
     folders = sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())
     with tempfile.TemporaryDirectory(prefix="rlir-baseline-") as scratch:
+        Path(scratch).chmod(0o755)  # (mode 700 from mkdtemp: the sandbox user could not enter the old tree)
         baseline = Path(scratch) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", str(baseline), revision], cwd=ROOT, check=True,
                        capture_output=True)
@@ -125,7 +131,7 @@ def course_versus(revision: str, students: int, workers: int) -> None:
             print(f"full course: {students} students x {len(common)} assignments (instructor solutions), "
                   f"{workers} workers; before = {revision}, after = this tree")
             print(f"{'assignment':<24} {'s/sub before':>12} {'s/sub after':>12} {'ratio':>6} "
-                  f"{'wall/student before':>20} {'after':>8} {'points after':>13}")
+                  f"{'wall/student before':>20} {'after':>8} {'points before':>14} {'after':>6}")
             totals = {"before": [0.0, 0.0], "after": [0.0, 0.0]}
             for folder in common:
                 row = {}
@@ -136,9 +142,9 @@ def course_versus(revision: str, students: int, workers: int) -> None:
                     totals[label][0] += per_sub
                     totals[label][1] += per_student
                     row[label] = (per_sub, per_student, data)
-                (b_sub, b_wall, _), (a_sub, a_wall, after) = row["before"], row["after"]
+                (b_sub, b_wall, before), (a_sub, a_wall, after) = row["before"], row["after"]
                 print(f"{folder:<24} {b_sub:>12.1f} {a_sub:>12.1f} {b_sub / a_sub:>6.2f} {b_wall:>20.1f} "
-                      f"{a_wall:>8.1f} {min(after['points']):>13g}", flush=True)
+                      f"{a_wall:>8.1f} {_points(before):>14} {_points(after):>6}", flush=True)
             (b_sub, b_wall), (a_sub, a_wall) = totals["before"], totals["after"]
             print(f"{'course (per student)':<24} {b_sub:>12.1f} {a_sub:>12.1f} {b_sub / a_sub:>6.2f} {b_wall:>20.1f} "
                   f"{a_wall:>8.1f}")

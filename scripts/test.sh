@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-ruff check autograder rlir tests benchmarks nbgrader_config.py
+ruff check autograder rlir student tests benchmarks nbgrader_config.py
 exec python -m pytest "$@"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
+
 from autograder.notebook import answer_sources, is_graded_test_cell, read_notebook, run_test_cell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,3 +57,17 @@ def run_cells(assignment: str, namespace: dict, contract: tuple[str, ...], only=
         if only is None or grade_id in only:
             results[grade_id] = run_test_cell(source, objects)
     return results
+
+
+def filled_release(folder: str) -> nbformat.NotebookNode:
+    """The release notebook of ``folder`` with the instructor's answers typed into its answer cells."""
+    release = nbformat.read(str(next((ROOT / "release" / folder).glob("*.ipynb"))), as_version=4)
+    source = nbformat.read(str(next((ROOT / "source" / folder).glob("*.ipynb"))), as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "\n".join(line for line in answers[grade_id].splitlines()
+                                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return release

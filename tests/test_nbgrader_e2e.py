@@ -78,12 +78,26 @@ sys.stderr.write("DeprecationWarning: noise\\n")
     return nb
 
 
+def mutant_submission(solution: Path) -> nbformat.NotebookNode:
+    """The instructor solution with one realistic mistake: a Q-learning update that bootstraps past a
+    terminal state (it still learns FrozenLake, whose terminal values stay 0, so its feedback has a curve)."""
+    from tests.corpus.tabular_q_learning import MUTANTS
+
+    mutant = next(m for m in MUTANTS if m.name == "update_bootstraps_from_terminal")
+    notebook = nbformat.read(str(solution), as_version=4)
+    (cell,) = [c for c in notebook.cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_q_learning_update"]
+    cell.source = mutant.source
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> tuple[Path, str]:
     course, folder, solution, release = make_course(tmp_path_factory.mktemp("course"), "tabular_q_learning")
     submit(course, folder, "solution", solution, NOTEBOOK)
     submit(course, folder, "untouched", release, NOTEBOOK)
     submit(course, folder, "adversary", adversarial_submission(release, solution, course), NOTEBOOK)
+    submit(course, folder, "mutant", mutant_submission(solution), NOTEBOOK)
     (course / "canary.txt").write_text("still here")
     autograde_and_feedback(course, folder)
     return course, folder
@@ -163,3 +177,22 @@ def test_the_students_kernel_cannot_read_or_change_the_course(course):
     assert printed.count("refused") == 3, printed
     assert "BEGIN SOLUTION" not in printed and "SQLite format" not in printed and "removed" not in printed
     assert (course / "canary.txt").read_text() == "still here"
+
+
+@pytest.mark.browser
+def test_a_feedback_page_in_a_browser_shows_the_failing_property_and_the_learning_curve(course):
+    from tests.browser import browser_page
+
+    course, folder = course
+    result = scores(course, folder, NOTEBOOK, "mutant")
+    assert result["update_terminal_vs_truncated"] == 0 and result["q_learning_learns"] > 0
+    page_file = course / "feedback" / "mutant" / folder / NOTEBOOK.replace(".ipynb", ".html")
+    with browser_page() as page:
+        page.goto(page_file.as_uri())
+        text = page.inner_text("body")
+        curves = page.eval_on_selector_all(
+            "img[src^='data:image/png']", "images => images.map(i => [i.complete, i.naturalWidth])")
+    assert ("Property failed: terminated=True ignores Q[next_state]; terminated=False bootstraps from max "
+            "Q[next_state]") in text, text[:3000]
+    assert "PASSED q_learning_learns" in text
+    assert curves and all(done and width > 100 for done, width in curves), curves
