@@ -151,8 +151,9 @@ def _write_files(files: dict) -> int:
     return len(files)
 
 
-def _package_dirs() -> list[str]:
-    """The real folders of the ``autograder`` and ``rlir`` packages this worker imports (found, not run)."""
+def package_dirs() -> list[str]:
+    """The real folders of the ``autograder`` and ``rlir`` packages this interpreter imports (found, not
+    run): the grader's own, and what the worker reports in its handshake for the grader to compare."""
     import importlib.util
 
     dirs = []
@@ -166,7 +167,7 @@ def _handle(request: dict, namespace: dict, shell: list) -> dict:
     op = request["op"]
     try:
         if op == "ping":  # and where this worker's course packages come from, for the grader to compare
-            return {"status": "ok", "packages": _package_dirs()}
+            return {"status": "ok", "packages": package_dirs()}
         if op == "run_cell":  # a notebook cell, with Jupyter's semantics and outputs
             from autograder import _shell
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import codec
+from autograder import _worker, codec
 from autograder.remote import (  # noqa: F401  (the sandbox's public API, with the stand-ins it hands out)
     MissingDefinition,
     RemoteRef,
@@ -505,13 +505,7 @@ _WORKER_BOOT = ("import os, runpy, sys; sys.path[:0] = sys.argv.pop(1).split(os.
 @functools.cache
 def course_package_dirs() -> tuple[str, ...]:
     """The folders of this grader's own ``autograder`` and ``rlir`` packages (real paths)."""
-    import importlib.util
-
-    dirs = []
-    for package in ("autograder", "rlir"):
-        spec = importlib.util.find_spec(package)
-        dirs += [os.path.realpath(p) for p in (spec.submodule_search_locations or () if spec else ())]
-    return tuple(dirs)
+    return tuple(_worker.package_dirs())
 
 
 def package_roots() -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 It works unchanged in Colab, JupyterLab and ``jupyter notebook``: it checks the packages the course needs
 that pip should not fetch by itself (torch) or that are already installed in a version the course cannot
 use (an older gymnasium, say), and stops with one message naming what to install; otherwise it installs the
-student distribution where the course library is missing. The grader never runs it (tag ``rlir-install``).
+student distribution where the course library is missing. The grader never runs it (tagged
+``autograder.notebook.INSTALL_TAG``).
 
 ``python -m student.install_cell`` writes it into every notebook in ``source/`` (then regenerate
 ``release/``); ``--check`` exits 1 if any notebook's cell differs from what ``course.toml`` says.
@@ -17,9 +18,9 @@ import tomllib
 
 import nbformat
 
+from autograder.notebook import INSTALL_TAG, is_install_cell
 from student.distribution import DEPENDENCIES, INSTALL_YOURSELF, ROOT
 
-TAG = "rlir-install"  # autograder.notebook.INSTALL_TAG: the grader skips the cell with this tag
 CONFIG = ROOT / "course.toml"
 
 _TEMPLATE = '''\
@@ -89,13 +90,13 @@ def render(config: dict | None = None) -> str:
 
 
 def install_cell(source: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
+    return nbformat.v4.new_code_cell(source, metadata={"tags": [INSTALL_TAG]})
 
 
 def with_install_cell(notebook: nbformat.NotebookNode, source: str) -> bool:
     """Put the install cell right after the title (replacing an older one); True if the notebook changed."""
     cells = notebook.cells
-    existing = [i for i, cell in enumerate(cells) if TAG in cell.get("metadata", {}).get("tags", ())]
+    existing = [i for i, cell in enumerate(cells) if is_install_cell(cell)]
     if len(existing) == 1 and cells[existing[0]].source == source:
         return False
     for index in reversed(existing):

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.notebook import is_install_cell
 from tests.browser import browser_page, chromium
 from tests.helpers import filled_release
 
@@ -35,7 +36,7 @@ def jupyterlab(tmp_path):
     work.mkdir()
     release = filled_release("01_tabular_q_learning")
     release.cells = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") in KEEP
-                     or "rlir-install" in c.metadata.get("tags", ())]
+                     or is_install_cell(c)]
     nbformat.write(release, str(work / "tabular_q_learning.ipynb"))
     port, token = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NBGRADER", "RLIR_", "JUPYTER"))}

@@ -17,8 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.notebook import INSTALL_TAG, is_install_cell, notebook_cells
 from student import distribution
-from student.install_cell import TAG, render
+from student.install_cell import render
 from student.leaks import find_leaks, instructor_blocks
 from tests.helpers import ROOT, filled_release
 
@@ -31,13 +32,9 @@ def wheel(tmp_path_factory) -> Path:
     return distribution.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
-def wheel_names(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as archive:
-        return archive.namelist()
-
-
 def test_the_wheel_holds_the_library_and_the_checks_and_nothing_else(wheel):
-    names = wheel_names(wheel)
+    files = distribution.wheel_texts(wheel)
+    names = list(files)
     code = sorted(n for n in names if ".dist-info/" not in n)
     assert code == sorted(str(p) for p in distribution.wheel_files())
     assert {n.split("/")[0] for n in code} == {"rlir", "autograder"}
@@ -46,10 +43,10 @@ def test_the_wheel_holds_the_library_and_the_checks_and_nothing_else(wheel):
     assert not [n for n in names if n.startswith(("source/", "tests/", "release/")) or n.endswith(".ipynb")]
     for assignment in distribution.CHECK_MODULES:
         assert f"autograder/{assignment}.py" in names
-    metadata = zipfile.ZipFile(wheel).read(f"rlir_course_student-{distribution.version()}.dist-info/METADATA").decode()
-    assert "Requires-Dist: torch>=2.2" in metadata and "Requires-Dist: gymnasium<2,>=1.0" in metadata.replace(
-        "gymnasium>=1.0,<2", "gymnasium<2,>=1.0")
-    assert "==" not in "".join(line for line in metadata.splitlines() if line.startswith("Requires-Dist"))
+    metadata = files[f"rlir_course_student-{distribution.version()}.dist-info/METADATA"].splitlines()
+    requires = [line for line in metadata if line.startswith("Requires-Dist")]
+    assert "Requires-Dist: torch>=2.2" in requires and "Requires-Dist: gymnasium<2,>=1.0" in requires
+    assert len(requires) == len(distribution.DEPENDENCIES) and not [line for line in requires if "==" in line]
 
 
 def test_no_solution_or_hidden_test_of_any_instructor_notebook_is_in_the_wheel(wheel):
@@ -87,14 +84,12 @@ def test_building_refuses_a_wheel_with_instructor_text(tmp_path):
 
 def install_cells(path: Path) -> list[tuple[int, nbformat.NotebookNode]]:
     notebook = nbformat.read(str(path), as_version=4)
-    return [(i, c) for i, c in enumerate(notebook.cells) if TAG in c.get("metadata", {}).get("tags", ())]
+    return [(i, c) for i, c in enumerate(notebook.cells) if is_install_cell(c)]
 
 
 @pytest.mark.parametrize("tree", ["source", "release"])
 def test_every_notebook_starts_with_the_install_cell_of_course_toml(tree):
-    from autograder.notebook import INSTALL_TAG, notebook_cells
-
-    assert INSTALL_TAG == TAG
+    assert INSTALL_TAG == "rlir-install"
     paths = sorted((ROOT / tree).glob("*/*.ipynb"))
     assert len(paths) == 7
     for path in paths:
