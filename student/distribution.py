@@ -17,6 +17,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from autograder.notebook import ASSIGNMENT_IDS
 from student.leaks import find_leaks, instructor_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,8 +25,7 @@ NAME = "rlir-course-student"
 IMPORT_NAMES = ("rlir", "autograder")
 
 # The modules of ``autograder`` a student's notebook needs: the checks of every assignment and what they use.
-CHECK_MODULES = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic",
-                 "learning_from_logs")
+CHECK_MODULES = ASSIGNMENT_IDS
 TOOLKIT_MODULES = ("__init__", "checks", "framework", "remote", "codec")
 FIXTURE_PACKAGE = "fixtures"  # reference networks and probe environments, built in the student's process too
 
