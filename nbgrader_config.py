@@ -3,7 +3,7 @@
 Read by every nbgrader command run here. What it sets, and why:
 * the course id, this folder as the course root, and the Python kernel every notebook names;
 * the notebook runs once, cell by cell in notebook order, in the sandbox instead of a Jupyter kernel, and
-  graded cells are judged outside it by our trusted grader (autograder.nbgrader_plugin); a cell that runs
+  graded cells are judged outside it by our trusted grader (autograder.grading.nbgrader_plugin); a cell that runs
   longer than the timeout is interrupted, one that kills its process is skipped, and the rest still run;
 * a submission's symbolic links, hard links to other files and devices are refused, never copied;
 * student HTML, JavaScript and markdown lose their active content in autograded notebooks and feedback;
@@ -14,7 +14,7 @@ Read by every nbgrader command run here. What it sets, and why:
 
 import os
 
-from autograder.nbgrader_plugin import configure
+from autograder.grading.nbgrader_plugin import configure
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 

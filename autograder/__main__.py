@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.notebook import assignment_id, grade_notebook, read_notebook
+from autograder.grading.notebook import assignment_id, grade_notebook, read_notebook
 
 SAMPLE_STUDENTS = {"instructor-solution": "source", "untouched-release": "release"}
 
@@ -129,7 +129,7 @@ def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
         else:
             print("warning: no instructor notebook found; the test cells are taken from the submission itself",
                   file=sys.stderr)
-    from autograder.submission import regular_files
+    from autograder.grading.submission import regular_files
 
     verdict = grade_notebook(submitted, assignment, test_cells_from=trusted, files=regular_files(path.parent))
     for error in verdict.load_errors:
@@ -144,7 +144,7 @@ def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from autograder.batch import InfrastructureError, batch_grade, summary, write_report
+    from autograder.grading.batch import InfrastructureError, batch_grade, summary, write_report
 
     try:
         results = batch_grade(args.course, args.assignment, workers=args.workers, db_url=args.db,
@@ -191,13 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     package.add_argument("--out", type=Path, default=Path("autograder.zip"))
     args = parser.parse_args(argv)
     if args.command == "gradescope":
-        from autograder.gradescope import grade_to_results
+        from autograder.grading.gradescope import grade_to_results
 
         report = grade_to_results(args.notebook, args.assignment, args.tests, args.results)
         print(f"score {report['score']:g}; results written to {args.results}")
         return 0
     if args.command == "gradescope-zip":
-        from autograder.gradescope import build_zip
+        from autograder.grading.gradescope import build_zip
 
         print(f"wrote {build_zip(args.assignment, args.out)}")
         return 0

@@ -27,7 +27,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.actor_critic import LEARNING_CONFIG, LEARNING_ENVS, LEARNING_STEPS, SOLVED_RETURN, greedy_returns  # noqa: E402
+from autograder.assignments.actor_critic import (  # noqa: E402
+    LEARNING_CONFIG,
+    LEARNING_ENVS,
+    LEARNING_STEPS,
+    SOLVED_RETURN,
+    greedy_returns,
+)
 from benchmarks.milestones import Milestones, quiet, show, summary  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 

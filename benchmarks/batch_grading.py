@@ -32,8 +32,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.batch import batch_grade, nbgrader_command, nbgrader_env  # noqa: E402
-from autograder.notebook import assignment_id  # noqa: E402
+from autograder.grading.batch import batch_grade, nbgrader_command, nbgrader_env  # noqa: E402
+from autograder.grading.notebook import assignment_id  # noqa: E402
 
 
 def variants(folder: str) -> list[tuple[str, nbformat.NotebookNode]]:
@@ -80,7 +80,7 @@ def make_class(course: Path, folder: str, count: int) -> list[str]:
 _MEASURE = """
 import json, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
-from autograder.batch import batch_grade, nbgrader_command, nbgrader_env
+from autograder.grading.batch import batch_grade, nbgrader_command, nbgrader_env
 tree, folder, students, workers = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 with tempfile.TemporaryDirectory(prefix="rlir-bench-") as scratch:
     course = Path(scratch)

@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.dqn import EVAL_SEED_OFFSET, LEARNING_CONFIG, RETURN_THRESHOLD  # noqa: E402
+from autograder.assignments.dqn import EVAL_SEED_OFFSET, LEARNING_CONFIG, RETURN_THRESHOLD  # noqa: E402
 from benchmarks.milestones import Milestones, quiet, show, summary  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 

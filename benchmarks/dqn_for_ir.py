@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TQDM_DISABLE", "1")  # the solution's progress bar would drown the table
 
-from autograder import dqn_for_ir as checks  # noqa: E402
+from autograder.assignments import dqn_for_ir as checks  # noqa: E402
 from rlir.envs.user_satisfaction import baseline_returns  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (the grading seed, then 0, 1, ...)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    solution = load_in_process(solution_sources(checks.ASSIGNMENT))
+    solution = load_in_process(solution_sources("dqn_for_ir"))
     references = baseline_returns()
     optimum = references["optimal"]
     print(f"rlir/UserSatisfaction-v0, double DQN, {checks.LEARNING_STEPS} steps, config {checks.LEARNING_CONFIG}")

@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.reinforce import CARTPOLE_CONFIG, CARTPOLE_STEPS, CARTPOLE_THRESHOLD  # noqa: E402
+from autograder.assignments.reinforce import CARTPOLE_CONFIG, CARTPOLE_STEPS, CARTPOLE_THRESHOLD  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 WINDOW = 20

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import gymnasium as gym  # noqa: E402
 import torch  # noqa: E402
 
-from autograder import reinforce_for_ir as checks  # noqa: E402
+from autograder.assignments import reinforce_for_ir as checks  # noqa: E402
 from rlir.envs.ranking import make_splits, reference_scores  # noqa: E402
 from rlir.ir_metrics import ndcg_of_scores  # noqa: E402
 from tests.helpers import load_in_process, solution_sources  # noqa: E402

@@ -1,7 +1,7 @@
 """What the student distribution holds, and how it is built.
 
 A student's notebook imports the course library (``rlir``) and the public checks its graded cells call
-(``autograder.<assignment>`` with the toolkit they use). Nothing else goes in: no instructor notebooks, no
+(``autograder.assignments.<id>`` with the toolkit they use). Nothing else goes in: no instructor notebooks, no
 hidden tests, no tests or corpora, and none of the grading machinery (sandbox, worker, nbgrader plugin, batch,
 Gradescope, CLI). Dependencies are ranges that a current Colab and a plain ``pip install`` on Python 3.11-3.13
 satisfy; the grading environment keeps its exact pins (``requirements.lock``).
@@ -17,17 +17,15 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from autograder.notebook import ASSIGNMENT_IDS
 from student.leaks import find_leaks, instructor_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "rlir-course-student"
 IMPORT_NAMES = ("rlir", "autograder")
 
-# The modules of ``autograder`` a student's notebook needs: the checks of every assignment and what they use.
-CHECK_MODULES = ASSIGNMENT_IDS
-TOOLKIT_MODULES = ("__init__", "checks", "framework", "remote", "codec")
-FIXTURE_PACKAGE = "fixtures"  # reference networks and probe environments, built in the student's process too
+# The packages of ``autograder`` a student's notebook needs: the checks of every assignment (with their reference
+# networks and probe environments) and the toolkit they use. ``sandbox`` and ``grading`` stay out.
+PUBLIC_PACKAGES = ("autograder/assignments", "autograder/toolkit")
 
 # Minimum versions the course's code needs (and, where a new major version may change the API, a bound).
 # The install cell checks these before installing anything; pip enforces them when it installs.
@@ -53,8 +51,8 @@ def version() -> str:
 def wheel_files() -> list[Path]:
     """The repository's files that go into the wheel, relative to the repository root."""
     files = sorted(p.relative_to(ROOT) for p in (ROOT / "rlir").rglob("*.py"))
-    files += [Path("autograder", f"{name}.py") for name in (*TOOLKIT_MODULES, *CHECK_MODULES)]
-    files += sorted(p.relative_to(ROOT) for p in (ROOT / "autograder" / FIXTURE_PACKAGE).glob("*.py"))
+    files += [Path("autograder", "__init__.py")]
+    files += sorted(p.relative_to(ROOT) for package in PUBLIC_PACKAGES for p in (ROOT / package).rglob("*.py"))
     return files
 
 

@@ -4,7 +4,7 @@ It works unchanged in Colab, JupyterLab and ``jupyter notebook``: it checks the 
 that pip should not fetch by itself (torch) or that are already installed in a version the course cannot
 use (an older gymnasium, say), and stops with one message naming what to install; otherwise it installs the
 student distribution where the course library is missing. The grader never runs it (tagged
-``autograder.notebook.INSTALL_TAG``).
+``autograder.grading.notebook.INSTALL_TAG``).
 
 ``python -m student.install_cell`` writes it into every notebook in ``source/`` (then regenerate
 ``release/``); ``--check`` exits 1 if any notebook's cell differs from what ``course.toml`` says.
@@ -18,7 +18,7 @@ import tomllib
 
 import nbformat
 
-from autograder.notebook import INSTALL_TAG, is_install_cell
+from autograder.grading.notebook import INSTALL_TAG, is_install_cell
 from student.distribution import DEPENDENCIES, INSTALL_YOURSELF, ROOT
 
 CONFIG = ROOT / "course.toml"

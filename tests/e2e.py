@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.assignments import assignment as registered
 from tests.helpers import ROOT
 
 
@@ -26,9 +27,7 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 def assignment_folder(assignment: str) -> str:
     """``dqn`` -> ``02_dqn`` (the folder name under source/)."""
-    (folder,) = [p.name for p in (ROOT / "source").iterdir() if p.name.endswith(assignment)
-                 and p.name.lstrip("0123456789_") == assignment]
-    return folder
+    return registered(assignment).folder
 
 
 def make_course(tmp: Path, assignment: str) -> tuple[Path, str, Path, Path]:
@@ -52,8 +51,8 @@ def submit(course: Path, folder: str, student: str, notebook: nbformat.NotebookN
 
 
 def answer_cells(notebook: Path) -> dict[str, str]:
-    """grade id -> source of every answer (solution) cell of a notebook file (``autograder.notebook.answer_sources``
-    gives the cells as the sandbox runs them instead)."""
+    """grade id -> source of every answer (solution) cell of a notebook file
+    (``autograder.grading.notebook.answer_sources`` gives the cells as the sandbox runs them instead)."""
     return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(notebook), 4).cells
             if c.metadata.get("nbgrader", {}).get("solution")}
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import answer_sources, is_graded_test_cell, read_notebook, run_test_cell
+from autograder.assignments import assignment as registered
+from autograder.grading.notebook import answer_sources, is_graded_test_cell, read_notebook, run_test_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def source_notebook(assignment: str) -> Path:
     """The instructor notebook of an assignment (the only notebook in its source folder)."""
-    (path,) = sorted((ROOT / "source").glob(f"*{assignment}/*.ipynb"))
-    return path
+    return registered(assignment).source_notebook(ROOT)
 
 
 def solution_sources(assignment: str) -> list[tuple[str, str]]:

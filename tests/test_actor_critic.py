@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import actor_critic as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.assignments import actor_critic as checks
+from autograder.grading.notebook import grade_notebook, read_notebook
+from autograder.toolkit.framework import CheckFailure
 from tests.corpus.actor_critic import ALTERNATIVES, MUTANTS
 from tests.helpers import graded_cells, load_in_process, replace_function, run_cells, solution_sources, source_notebook
 
@@ -117,7 +117,7 @@ def test_probe_values_are_the_closed_form_ones():
     """The probe environments' true values, by simulation of their definition: 1 and 1/(1 - 0.5) = 2."""
     import gymnasium as gym
 
-    from autograder.fixtures.actor_critic import ONE_STEP_ID, TRUNCATED_ID
+    from autograder.assignments.fixtures.actor_critic import ONE_STEP_ID, TRUNCATED_ID
 
     for env_id, truth in ((ONE_STEP_ID, 1.0), (TRUNCATED_ID, 2.0)):
         env = gym.make(env_id)

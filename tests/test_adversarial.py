@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-import autograder.tabular_q_learning
-from autograder.notebook import grade_notebook, read_notebook
+import autograder.assignments.tabular_q_learning
+from autograder.grading.notebook import grade_notebook, read_notebook
 from tests.corpus.adversarial import ATTACKS
 from tests.helpers import source_notebook
 
@@ -33,7 +33,7 @@ def test_the_corpus_has_at_least_twenty_attacks():
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
 def test_attack_is_scored_as_it_deserves(attack):
-    checks_file = autograder.tabular_q_learning.__file__
+    checks_file = autograder.assignments.tabular_q_learning.__file__
     before = hashlib.sha256(open(checks_file, "rb").read()).hexdigest()
     trusted = read_notebook(source_notebook("tabular_q_learning"))
     # A teaching cell that trains with a hanging update is interrupted after 10 s here (300 s in the course).

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import batch_grade, summary
+from autograder.grading.batch import batch_grade, summary
 from tests.e2e import assignment_folder, make_course
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -61,7 +61,7 @@ def test_a_submission_that_hangs_costs_only_its_own_points_and_is_reported(grade
 
 def student_processes() -> list[str]:
     """Command lines of the sandbox workers (the processes that run student code) this checkout started: this
-    venv's Python running autograder._worker from this checkout's packages. Workers of other graders on the
+    venv's Python running autograder.sandbox.worker from this checkout's packages. Workers of other graders on the
     machine (say, the main job of another checkout) are not this test's business."""
     from autograder.sandbox import package_roots
 
@@ -71,7 +71,7 @@ def student_processes() -> list[str]:
             line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if line.startswith(sys.prefix) and "autograder._worker" in line and package_roots()[0] in line:
+        if line.startswith(sys.prefix) and "autograder.sandbox.worker" in line and package_roots()[0] in line:
             found.append(line)
     return found
 

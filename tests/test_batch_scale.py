@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import batch_grade
+from autograder.grading.batch import batch_grade
 from tests.e2e import make_course
 
 NOTEBOOK = "tabular_q_learning.ipynb"

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.notebook import is_install_cell
+from autograder.grading.notebook import is_install_cell
 from tests.browser import browser_page, chromium
 from tests.helpers import filled_release
 

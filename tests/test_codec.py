@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder import codec
+from autograder.toolkit import codec
 
 
 def roundtrip(value):

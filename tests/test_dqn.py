@@ -11,9 +11,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from autograder import dqn as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.assignments import dqn as checks
+from autograder.grading.notebook import grade_notebook, read_notebook
+from autograder.toolkit.framework import CheckFailure
 from tests.corpus.dqn import ALTERNATIVES, MUTANTS, SLOW_MUTANTS
 from tests.helpers import graded_cells, load_in_process, replace_function, run_cells, solution_sources, source_notebook
 

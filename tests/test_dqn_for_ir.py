@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-from autograder import dqn_for_ir as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import answer_sources, grade_notebook, read_notebook
+from autograder.assignments import dqn_for_ir as checks
+from autograder.grading.notebook import answer_sources, grade_notebook, read_notebook
 from autograder.sandbox import Sandbox
+from autograder.toolkit.framework import CheckFailure
 from tests.corpus.dqn_for_ir import ALTERNATIVES, MUTANTS
 from tests.helpers import graded_cells, load_in_process, replace_function, run_cells, solution_sources, source_notebook
 

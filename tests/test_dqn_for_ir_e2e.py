@@ -25,7 +25,7 @@ def helpers_only_with_cheats(release: Path, solution: Path) -> nbformat.Notebook
     nb = nbformat.read(str(release), as_version=4)
     solved = answer_cells(solution)
     cheat = '''
-import autograder.dqn_for_ir as checks
+import autograder.assignments.dqn_for_ir as checks
 checks.LEARNING_FRACTION = 0.0
 checks.check_recommender_learns = lambda *a, **k: print("PASSED recommender_learns")
 '''

@@ -65,7 +65,7 @@ def test_the_zip_runs_as_gradescope_would(world_readable_dir):
     with zipfile.ZipFile(archive) as unpacked:
         names = unpacked.namelist()
         unpacked.extractall(source)
-    assert {"run_autograder", "setup.sh", "tests/tabular_q_learning.ipynb", "autograder/gradescope.py",
+    assert {"run_autograder", "setup.sh", "tests/tabular_q_learning.ipynb", "autograder/grading/gradescope.py",
             "rlir/frozenlake.py", "requirements.lock"} <= set(names)
     assert not any("BEGIN SOLUTION" in name for name in names)
     os.symlink(sys.prefix, source / ".venv")  # stands in for the venv setup.sh would build

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import batch_grade, summary
+from autograder.grading.batch import batch_grade, summary
 from tests.e2e import answer_cells, autograde_and_feedback, make_course
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -238,9 +238,9 @@ def test_hidden_tests_never_reach_the_students_process_or_what_comes_back(batch)
 
 
 def test_the_students_jail_leaves_nothing_behind_and_opens_no_gradebook(batch):
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot jail student code")
     course, folder, _, segments_before = batch
     graded = nbformat.read(str(course / "autograded" / "hostile" / folder / NOTEBOOK), as_version=4)

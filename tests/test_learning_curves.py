@@ -7,9 +7,9 @@ import base64
 
 import numpy as np
 
-from autograder.checks import judging, learning_curve
-from autograder.nbgrader_plugin import verdict_outputs
-from autograder.notebook import CellVerdict
+from autograder.grading.nbgrader_plugin import verdict_outputs
+from autograder.grading.notebook import CellVerdict
+from autograder.toolkit.checks import judging, learning_curve
 
 
 def test_a_curve_is_collected_as_png_while_judging():

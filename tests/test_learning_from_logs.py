@@ -10,9 +10,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from autograder import learning_from_logs as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.assignments import learning_from_logs as checks
+from autograder.grading.notebook import grade_notebook, read_notebook
+from autograder.toolkit.framework import CheckFailure
 from tests.corpus.learning_from_logs import ALTERNATIVES, MUTANTS
 from tests.helpers import (
     ROOT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.nbgrader_plugin import GradeInSandbox, SanitizeStudentContent, SubmissionGuard
+from autograder.grading.nbgrader_plugin import GradeInSandbox, SanitizeStudentContent, SubmissionGuard
 from tests.helpers import ROOT
 
 

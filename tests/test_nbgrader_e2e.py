@@ -47,14 +47,14 @@ def adversarial_submission(release: Path, solution: Path, course: Path) -> nbfor
     cheat = '''
 import sys
 import numpy as np
-import autograder.checks
-import autograder.tabular_q_learning as checks
+import autograder.toolkit.checks
+import autograder.assignments.tabular_q_learning as checks
 np.allclose = lambda *a, **k: True
 np.isclose = lambda *a, **k: True
 for name in dir(checks):
     if name.startswith("check_"):
         setattr(checks, name, lambda *a, **k: print("PASSED"))
-autograder.checks.deferred_to_trusted_grader = lambda: True
+autograder.toolkit.checks.deferred_to_trusted_grader = lambda: True
 sys.stderr.write("DeprecationWarning: noise\\n")
 '''
     kept = []
@@ -166,9 +166,9 @@ def test_feedback_never_shows_hidden_tests(course):
 
 
 def test_the_students_kernel_cannot_read_or_change_the_course(course):
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot jail the kernel")
     course, folder = course
     graded = nbformat.read(str(course / "autograded" / "adversary" / folder / NOTEBOOK), as_version=4)

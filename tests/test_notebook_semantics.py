@@ -12,7 +12,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.grading.notebook import grade_notebook, read_notebook
 from tests.helpers import source_notebook
 
 # assignment -> (a function whose answer cell is rewritten, a function or class used after a teaching cell)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import reinforce as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.assignments import reinforce as checks
+from autograder.grading.notebook import grade_notebook, read_notebook
+from autograder.toolkit.framework import CheckFailure
 from rlir.point_reach import POINT_REACH_ID, PointReachEnv, optimal_action
 from tests.corpus.reinforce import ALTERNATIVES, MUTANTS
 from tests.helpers import graded_cells, load_in_process, replace_function, run_cells, solution_sources, source_notebook

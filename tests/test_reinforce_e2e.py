@@ -23,13 +23,13 @@ def adversarial_submission(release: Path, solution: Path) -> nbformat.NotebookNo
     nb = nbformat.read(str(release), as_version=4)
     solved = answer_cells(solution)
     cheat = '''
-import autograder.checks
-import autograder.reinforce as checks
+import autograder.toolkit.checks
+import autograder.assignments.reinforce as checks
 import torch
 for name in dir(checks):
     if name.startswith("check_"):
         setattr(checks, name, lambda *a, **k: print("PASSED"))
-autograder.checks.deferred_to_trusted_grader = lambda: True
+autograder.toolkit.checks.deferred_to_trusted_grader = lambda: True
 torch.allclose = lambda *a, **k: True
 '''
     kept = []

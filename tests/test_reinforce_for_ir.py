@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import reinforce_for_ir as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.assignments import reinforce_for_ir as checks
+from autograder.grading.notebook import grade_notebook, read_notebook
+from autograder.toolkit.framework import CheckFailure
 from rlir.envs.ranking import make_splits, reference_scores
 from rlir.ir_metrics import ndcg_of_scores
 from tests.corpus.reinforce_for_ir import ALTERNATIVES, MUTANTS

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.grading.notebook import grade_notebook, read_notebook
 from autograder.sandbox import Sandbox, StudentCodeError, StudentCrash, StudentTimeout
 from tests.helpers import source_notebook
 
@@ -106,8 +106,8 @@ def _submission(replacements: dict[str, str]):
 def test_patching_numpy_and_the_checks_in_an_answer_cell_earns_nothing():
     cheat = '''
 import numpy as np
-import autograder.tabular_q_learning as checks
-import autograder.framework as framework
+import autograder.assignments.tabular_q_learning as checks
+import autograder.toolkit.framework as framework
 np.isclose = lambda *a, **k: True
 np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
@@ -140,9 +140,9 @@ def test_an_infinite_loop_costs_only_its_own_checks():
 def test_student_code_has_no_network():
     import socket
 
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot make a network namespace")
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -158,10 +158,10 @@ def test_student_code_has_no_network():
 
 
 def test_student_code_cannot_rewrite_the_checks_or_the_gradebook(tmp_path):
-    import autograder.framework
-    from autograder.sandbox import _unprivileged_user
+    import autograder.toolkit.framework
+    from autograder.sandbox import unprivileged_user
 
-    if _unprivileged_user() is None:
+    if unprivileged_user() is None:
         pytest.skip("the grader does not run as root here, so there is no other user to run students as")
     gradebook = tmp_path / "gradebook.db"
     gradebook.write_text("grades")
@@ -169,23 +169,23 @@ def test_student_code_cannot_rewrite_the_checks_or_the_gradebook(tmp_path):
               "            open(path, 'a').write('# pwned')\n            done.append(path)\n"
               "        except OSError:\n            pass\n    return done\n")
     with sandbox_with(source) as box:
-        assert box.function("tamper")([autograder.framework.__file__, str(gradebook)]) == []
+        assert box.function("tamper")([autograder.toolkit.framework.__file__, str(gradebook)]) == []
     assert gradebook.read_text() == "grades"
 
 
 def test_a_worker_that_cannot_start_is_an_infrastructure_error_not_a_student_failure(monkeypatch):
-    import autograder.sandbox as sandbox
+    import autograder.sandbox.client as client
     from autograder.sandbox import SandboxUnavailable
 
-    monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(client.sys, "executable", "/nonexistent/python")
     with pytest.raises(SandboxUnavailable, match="did not start"):
         sandbox_with("def f():\n    return 1\n").start()
 
 
 def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot make mount namespaces")
     course = Path(tempfile.mkdtemp(prefix="scratch-course-", dir=Path(__file__).parent))  # not under /tmp
     course.chmod(0o755)
@@ -208,9 +208,9 @@ def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
 
 
 def test_student_code_gets_its_own_empty_tmp():
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot make mount namespaces")
     leftover = Path(tempfile.mkdtemp(prefix="leftover-"))
     leftover.chmod(0o755)
@@ -228,9 +228,9 @@ def test_student_code_gets_its_own_empty_tmp():
 def test_student_code_sees_only_the_interpreter_and_the_course_packages():
     """Any other folder is covered, wherever it is: another course's world-readable gradebook beside this
     repository, the repository's tests and notebooks, the grader's processes in /proc."""
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot make mount namespaces")
     repo = Path(__file__).resolve().parent.parent
     other = Path(tempfile.mkdtemp(prefix="other-course-", dir=repo))
@@ -259,9 +259,9 @@ def test_the_default_hidden_paths_cover_this_course():
 
 
 def test_a_fork_bomb_is_contained():
-    from autograder.sandbox import _unprivileged_user
+    from autograder.sandbox import unprivileged_user
 
-    if _unprivileged_user() is None:
+    if unprivileged_user() is None:
         pytest.skip("process limits per user only bind a non-root sandbox user")
     source = ("import os\ndef bomb():\n    children = 0\n    try:\n        for _ in range(100000):\n"
               "            if os.fork() == 0:\n                import time\n                time.sleep(30)\n"
@@ -272,9 +272,9 @@ def test_a_fork_bomb_is_contained():
 
 
 def test_processes_that_leave_the_process_group_die_with_the_worker():
-    from autograder.sandbox import _network_jail
+    from autograder.sandbox import network_jail
 
-    if not _network_jail():
+    if not network_jail():
         pytest.skip("this machine cannot make process namespaces")
     beacon = Path(tempfile.mkdtemp(prefix="scratch-beacon-", dir=Path(__file__).parent))  # not under /tmp
     beacon.chmod(0o777)
@@ -292,9 +292,9 @@ def test_processes_that_leave_the_process_group_die_with_the_worker():
 
 
 def test_one_submissions_fork_bomb_does_not_starve_another_submission():
-    from autograder.sandbox import _unprivileged_user
+    from autograder.sandbox import unprivileged_user
 
-    if _unprivileged_user() is None:
+    if unprivileged_user() is None:
         pytest.skip("per-sandbox users need a root grader")
     bomb = ("import os, time\ndef bomb():\n    n = 0\n    try:\n        while True:\n            if os.fork() == 0:\n"
             "                time.sleep(60)\n                os._exit(0)\n            n += 1\n    except OSError:\n"
@@ -324,20 +324,20 @@ def test_a_training_run_is_shared_across_checks_but_repeated_within_one():
 def test_a_course_in_a_closed_home_folder_fails_with_the_folder_and_the_fix(monkeypatch):
     """The grader's packages in a home folder of mode 700 (as /root, or 750 as new Ubuntu homes): the sandbox
     user cannot enter it, and the error names that folder and what to do, not the interpreter."""
-    import autograder.sandbox as sandbox
-    from autograder.sandbox import SandboxUnavailable
+    import autograder.sandbox.client as client
+    from autograder.sandbox import SandboxUnavailable, unprivileged_user
 
-    if sandbox._unprivileged_user() is None:
+    if unprivileged_user() is None:
         pytest.skip("the worker runs as the grader's own user here")
     base = Path(tempfile.mkdtemp(prefix="rlir-home-"))  # (pytest's own tmp_path lies in a folder of mode 700)
     base.chmod(0o755)
     home = base / "home"
     course = home / "course"
     for package in ("autograder", "rlir"):
-        shutil.copytree(Path(sandbox.__file__).parent.parent / package, course / package)
+        shutil.copytree(Path(client.__file__).parents[2] / package, course / package)
     home.chmod(0o750)
-    monkeypatch.setattr(sandbox, "package_roots", lambda: (str(course),))
-    monkeypatch.setattr(sandbox, "course_package_dirs", lambda: (str(course / "autograder"), str(course / "rlir")))
+    monkeypatch.setattr(client, "package_roots", lambda: (str(course),))
+    monkeypatch.setattr(client, "course_package_dirs", lambda: (str(course / "autograder"), str(course / "rlir")))
     try:
         with pytest.raises(SandboxUnavailable) as error:
             sandbox_with("def f():\n    return 1\n").start()

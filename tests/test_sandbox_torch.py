@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from autograder.codec import Fixture  # noqa: E402
 from autograder.sandbox import RemoteRef, Sandbox, StudentCodeError  # noqa: E402
+from autograder.toolkit.codec import Fixture  # noqa: E402
 
 STUDENT = '''
 import collections
@@ -87,7 +87,7 @@ def test_named_tuples_keep_their_fields(box):
 
 
 def test_framework_helpers_treat_references_and_real_objects_alike(box):
-    from autograder.framework import gradients, had_grad_fn, remote
+    from autograder.toolkit.framework import gradients, had_grad_fn, remote
 
     for net, squared in ((box.function("QNetwork")(3, 2), box.function("squared")),
                          (torch.nn.Linear(3, 2), lambda n, o: n(o).pow(2).sum())):

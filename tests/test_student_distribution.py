@@ -17,14 +17,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.notebook import INSTALL_TAG, is_install_cell, notebook_cells
+from autograder.assignments import registry
+from autograder.grading.notebook import INSTALL_TAG, is_install_cell, notebook_cells
 from student import distribution
 from student.install_cell import render
 from student.leaks import find_leaks, instructor_blocks
 from tests.helpers import ROOT, filled_release
 
-GRADING_ONLY = ("sandbox", "_worker", "_shell", "notebook", "batch", "nbgrader_plugin", "gradescope", "submission",
-                "__main__")
+GRADING_ONLY = ("autograder/sandbox/", "autograder/grading/", "autograder/__main__.py")
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +38,10 @@ def test_the_wheel_holds_the_library_and_the_checks_and_nothing_else(wheel):
     code = sorted(n for n in names if ".dist-info/" not in n)
     assert code == sorted(str(p) for p in distribution.wheel_files())
     assert {n.split("/")[0] for n in code} == {"rlir", "autograder"}
-    for module in GRADING_ONLY:
-        assert f"autograder/{module}.py" not in names
+    assert not [n for n in names if n.startswith(GRADING_ONLY)]
     assert not [n for n in names if n.startswith(("source/", "tests/", "release/")) or n.endswith(".ipynb")]
-    for assignment in distribution.CHECK_MODULES:
-        assert f"autograder/{assignment}.py" in names
+    for assignment in registry().values():
+        assert f"autograder/assignments/{assignment.id}.py" in names
     metadata = files[f"rlir_course_student-{distribution.version()}.dist-info/METADATA"].splitlines()
     requires = [line for line in metadata if line.startswith("Requires-Dist")]
     assert "Requires-Dist: torch>=2.2" in requires and "Requires-Dist: gymnasium<2,>=1.0" in requires
@@ -69,7 +68,7 @@ def test_the_leak_finder_finds_a_solution_pasted_into_a_module_however_indented(
             for prob, next_state, reward, terminated in P[state][action]:
                 Q[state, action] += prob * (reward + (0.0 if terminated else gamma * V[next_state]))
     """
-    assert find_leaks({"autograder/tabular_q_learning.py": old_backup}, blocks)
+    assert find_leaks({"autograder/assignments/tabular_q_learning.py": old_backup}, blocks)
     assert not find_leaks({"autograder/other.py": "import numpy as np\nx = 1\n"}, blocks)
 
 
@@ -169,7 +168,8 @@ def test_the_wheel_installs_in_a_fresh_environment_and_every_release_import_work
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Installing" in result.stdout and "The course library is ready" in result.stdout
     modules = sorted(release_imports())
-    assert {"autograder.tabular_q_learning", "autograder.learning_from_logs", "rlir.envs.ranking"} <= set(modules)
+    assert {"autograder.assignments.tabular_q_learning", "autograder.assignments.learning_from_logs",
+            "rlir.envs.ranking"} <= set(modules)
     script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\nprint('ok')"
     imported = subprocess.run([student_python, "-c", script, *modules], capture_output=True, text=True,
                               cwd=tmp_path, timeout=300)
@@ -192,7 +192,7 @@ def test_a_release_notebook_with_correct_answers_passes_in_the_students_own_kern
     wheel there): every graded cell prints PASSED, and a failing check prints the grader's own message."""
     from nbclient import NotebookClient
 
-    from autograder.tabular_q_learning import check_update_terminal_vs_truncated
+    from autograder.assignments.tabular_q_learning import check_update_terminal_vs_truncated
 
     installed = run_install_cell(student_python, tmp_path, RLIR_STUDENT_REQUIREMENT=str(wheel))
     assert installed.returncode == 0, installed.stderr

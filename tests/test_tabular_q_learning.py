@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import tabular_q_learning as checks
-from autograder.framework import CheckFailure
-from autograder.notebook import grade_notebook, read_notebook
+from autograder.assignments import tabular_q_learning as checks
+from autograder.grading.notebook import grade_notebook, read_notebook
+from autograder.toolkit.framework import CheckFailure
 from tests.corpus.tabular_q_learning import ALTERNATIVES, MUTANTS
 from tests.helpers import graded_cells, load_in_process, replace_function, run_cells, solution_sources, source_notebook
 

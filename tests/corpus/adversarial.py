@@ -60,13 +60,13 @@ np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
 ''' + WRONG_UPDATE}, ("update_moves_toward_target",)),
     Attack("patched_checker", {"answer_q_learning_update": '''
-import autograder.tabular_q_learning as checks
+import autograder.assignments.tabular_q_learning as checks
 for name in dir(checks):
     if name.startswith("check_"):
         setattr(checks, name, lambda *a, **k: None)
 ''' + WRONG_UPDATE}, ("update_moves_toward_target", "update_fixed_point")),
     Attack("patched_framework", {"answer_q_learning_update": '''
-import autograder.framework as framework
+import autograder.toolkit.framework as framework
 framework.fail = lambda *a, **k: None
 framework.expect = lambda *a, **k: None
 framework.CheckFailure = type("Nothing", (Exception,), {})
@@ -113,7 +113,7 @@ def greedy_policy(q_table):
     return "".join(found) or "nothing"
 '''}, ("greedy_policy",), secret_free=True),
     Attack("rewrites_the_checks_on_disk", {"answer_greedy_policy": '''
-import autograder.tabular_q_learning as checks
+import autograder.assignments.tabular_q_learning as checks
 def greedy_policy(q_table):
     try:
         open(checks.__file__, "a").write("\\n# tampered")

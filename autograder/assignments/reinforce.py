@@ -7,7 +7,7 @@ gradient of its log standard deviation against the analytic one; training by the
 learned policy on CartPole-v1 and on ``rlir/PointReach-v0``, whose optimal return is known exactly.
 
 Student objects (policies, distributions, tensors with their graphs) stay in the student's process when
-grading and are used through references (see ``autograder.framework.remote`` and ``gradients``).
+grading and are used through references (see ``autograder.toolkit.framework.remote`` and ``gradients``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from autograder.checks import check, learning_curve
-from autograder.framework import (
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.framework import (
     as_array,
     call_student,
     fail,
@@ -32,10 +32,10 @@ from autograder.framework import (
     show,
     with_timeout,
 )
-from autograder.remote import RemoteRef
+from autograder.toolkit.remote import RemoteRef
 from rlir.point_reach import POINT_REACH_ID, optimal_action
 
-ASSIGNMENT = "reinforce"
+FOLDER = "04_reinforce"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("discounted_returns", "CategoricalPolicy", "GaussianPolicy", "reinforce_loss", "train_reinforce")
 # A training run another graded cell already made with the same arguments is shared, not repeated.

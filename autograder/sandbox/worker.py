@@ -1,5 +1,5 @@
 """The process that runs a student's code for the grader: it executes their answer cells, then calls
-their functions on request and answers with the results (see ``sandbox.py`` for the grader's side).
+their functions on request and answers with the results (see ``client.py`` for the grader's side).
 
 Nothing the grader decides runs here: this process only executes student code and reports what it did.
 """
@@ -9,31 +9,13 @@ from __future__ import annotations
 import os
 import random
 import resource
-import struct
 import sys
 import traceback
 from typing import Any
 
-_HEADER = struct.Struct("!QQ")  # payload length, request id
-
-
-def _read_exact(fd: int, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def _send(fd: int, request_id: int, payload: bytes) -> None:
-    data = _HEADER.pack(len(payload), request_id) + payload
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+from autograder.sandbox.wire import HEADER as _HEADER
+from autograder.sandbox.wire import read_exact as _read_exact
+from autograder.sandbox.wire import send as _send
 
 
 def _limit_resources(memory_bytes: int) -> None:
@@ -65,7 +47,7 @@ def _seed_globals(seed: int) -> None:
 
 def _materialise(value: Any) -> Any:
     """Turn wire stand-ins (environments) into live objects for the student's function."""
-    from autograder.codec import EnvSpecRef
+    from autograder.toolkit.codec import EnvSpecRef
 
     if isinstance(value, EnvSpecRef):
         import gymnasium as gym
@@ -98,7 +80,7 @@ def main() -> None:
     read_fd, write_fd, memory_bytes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     worker_pid = os.getpid()
     _limit_resources(memory_bytes)
-    from autograder import codec  # imported before any student code runs
+    from autograder.toolkit import codec  # imported before any student code runs
 
     namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": _FakeIPython}
     handles: dict[int, Any] = {}
@@ -169,7 +151,7 @@ def _handle(request: dict, namespace: dict, shell: list) -> dict:
         if op == "ping":  # and where this worker's course packages come from, for the grader to compare
             return {"status": "ok", "packages": package_dirs()}
         if op == "run_cell":  # a notebook cell, with Jupyter's semantics and outputs
-            from autograder import _shell
+            from autograder.sandbox import shell as _shell
 
             if not shell:
                 shell.append(_shell.make_shell(namespace))

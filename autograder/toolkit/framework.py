@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import HypothesisException  # noqa: E402
 
-from autograder.remote import RemoteRef, StudentCodeError, StudentFunction  # noqa: E402
+from autograder.toolkit.remote import RemoteRef, StudentCodeError, StudentFunction  # noqa: E402
 
 GRADING_SETTINGS = dict(
     derandomize=True,

@@ -19,12 +19,21 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import rlir  # noqa: F401  (registers rlir/UserSatisfaction-v0)
-from autograder.checks import check, learning_curve
-from autograder.framework import CheckFailure, as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
-from autograder.remote import StudentCodeError
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.framework import (
+    CheckFailure,
+    as_array,
+    call_student,
+    fail,
+    for_all,
+    repeat_calls,
+    show,
+    with_timeout,
+)
+from autograder.toolkit.remote import StudentCodeError
 from rlir.envs.user_satisfaction import UserSatisfactionEnv
 
-ASSIGNMENT = "dqn_for_ir"
+FOLDER = "03_dqn_for_ir"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("masked_argmax", "masked_max", "masked_epsilon_greedy", "train_recommender_dqn")
 # A training run another graded cell already made with the same arguments is shared, not repeated.

@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder import submission as submission_files
-from autograder.sandbox import _network_jail
+from autograder.grading import submission as submission_files
+from autograder.sandbox import network_jail
 
 SUBMISSION_TIMEOUT = 1800.0
 KILLED_OUTPUT_SECONDS = 30.0  # to drain a killed job's output
@@ -64,7 +64,7 @@ def nbgrader_env() -> dict[str, str]:
 
 def jailed(command: list[str]) -> list[str]:
     """``command`` in a fresh network namespace with only loopback up, where the machine allows it."""
-    if not _network_jail():
+    if not network_jail():
         return command
     quoted = " ".join(_quote(part) for part in command)
     return ["unshare", "--net", "--", "sh", "-c", f"ip link set lo up 2>/dev/null; exec {quoted}"]

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import rlir.envs  # noqa: F401  (registers rlir/Ranking-v0)
-from autograder.checks import check, learning_curve
-from autograder.codec import Fixture
-from autograder.framework import (
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.codec import Fixture
+from autograder.toolkit.framework import (
     as_array,
     call_student,
     fail,
@@ -38,11 +38,11 @@ from autograder.framework import (
     show,
     with_timeout,
 )
-from autograder.remote import RemoteRef, StudentFunction
+from autograder.toolkit.remote import RemoteRef, StudentFunction
 from rlir.envs.ranking import TOP_K, make_splits, reference_scores
 from rlir.ir_metrics import ndcg_of_scores
 
-ASSIGNMENT = "reinforce_for_ir"
+FOLDER = "05_reinforce_for_ir"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("LinearScorer", "MLPScorer", "sample_ranking", "plackett_luce_log_prob", "position_returns",
             "ranking_reinforce_loss", "train_ranker", "evaluate_ranker")
@@ -58,8 +58,8 @@ CLICKS_CONFIG = {"scorer": "linear", "lr": 0.02, "batch_size": 16, "baseline": T
 LABELS_RATIO = 0.95  # of the oracle scorer's NDCG@10 on the held-out (test) queries
 CLICKS_RATIO = 0.90
 TRAINING_TIMEOUT = 150.0  # wall seconds per training call; the solution needs ~5 s of CPU
-GENERATOR_FACTORY = "autograder.fixtures.reinforce_for_ir.seeded_generator"
-SCORER_FACTORY = "autograder.fixtures.reinforce_for_ir.FixedLinearScorer"
+GENERATOR_FACTORY = "autograder.assignments.fixtures.reinforce_for_ir.seeded_generator"
+SCORER_FACTORY = "autograder.assignments.fixtures.reinforce_for_ir.FixedLinearScorer"
 TOL = 1e-4
 
 

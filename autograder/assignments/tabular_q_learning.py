@@ -14,11 +14,11 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy import stats
 
-from autograder.checks import check, learning_curve
-from autograder.framework import as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.framework import as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
 from rlir.frozenlake import make_frozenlake, policy_success_probability
 
-ASSIGNMENT = "tabular_q_learning"
+FOLDER = "01_tabular_q_learning"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("epsilon_greedy", "q_learning_update", "greedy_policy", "value_iteration", "shape_reward",
             "train_q_learning")

@@ -43,13 +43,13 @@ class RefStub:
     text: str
 
 
-_FIXTURE_PREFIXES = ("torch.", "numpy.", "autograder.fixtures.", "gymnasium.")
+_FIXTURE_PREFIXES = ("torch.", "numpy.", "autograder.assignments.fixtures.", "gymnasium.")
 
 
 @dataclass(frozen=True)
 class Fixture:
     """An object the grader wants built in both processes from the same recipe (e.g. a network with known
-    weights): ``factory`` is a dotted path under torch, numpy, gymnasium or autograder.fixtures."""
+    weights): ``factory`` is a dotted path under torch, numpy, gymnasium or autograder.assignments.fixtures."""
 
     factory: str
     args: tuple = ()

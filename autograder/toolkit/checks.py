@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from autograder.framework import passed
+from autograder.toolkit.framework import passed
 
 # Set while the trusted grader (outside the student's kernel) runs a test cell.
 _JUDGING = contextvars.ContextVar("rlir_judging", default=False)

@@ -23,13 +23,13 @@ import torch
 from hypothesis import strategies as st
 
 import rlir.envs  # noqa: F401  (registers rlir/ContextualRecommendation-v0)
-from autograder.checks import check, learning_curve
-from autograder.framework import as_array, call_student, fail, for_all, show, with_timeout
-from autograder.reinforce_for_ir import held_out_ndcg
+from autograder.assignments.reinforce_for_ir import held_out_ndcg
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.framework import as_array, call_student, fail, for_all, show, with_timeout
 from rlir.envs.click_model import examination_probabilities, simulate_clicks
 from rlir.envs.ranking import make_splits
 
-ASSIGNMENT = "learning_from_logs"
+FOLDER = "07_learning_from_logs"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("importance_weights", "ips_estimate", "snips_estimate", "clipped_ips_estimate", "dm_estimate",
             "dr_estimate", "debiased_relevance", "train_click_ranker", "behaviour_cloning", "linucb_select",

@@ -25,15 +25,15 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float
 
-from autograder import submission
-from autograder.notebook import (
+from autograder.grading import submission
+from autograder.grading.notebook import (
     NOTEBOOK_BUDGET_SECONDS,
     NOTEBOOK_CELL_TIMEOUT,
     CellVerdict,
     grade_notebook,
     is_graded_test_cell,
 )
-from autograder.sandbox import _network_jail
+from autograder.sandbox import network_jail
 
 RECORD = "rlir_submission"  # notebook metadata the guard writes and the grader reads (never the student's)
 
@@ -97,7 +97,7 @@ class GradeInSandbox(NbGraderPreprocessor):
             self._refuse(nb, record["refused"])
             notes.insert(0, f"this notebook was not graded: {record['refused']}")
         else:
-            if not _network_jail():
+            if not network_jail():
                 self.log.warning("this machine cannot jail student code (needs root and unshare): no network, "
                                  "file-system or process isolation for this submission")
             verdict = grade_notebook(nb, assignment, files=submission.regular_files(folder),

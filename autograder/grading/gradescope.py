@@ -12,10 +12,10 @@ import json
 import zipfile
 from pathlib import Path
 
-from autograder import submission
-from autograder.notebook import NotebookVerdict, assignment_id, grade_notebook, read_notebook
+from autograder.grading import submission
+from autograder.grading.notebook import NotebookVerdict, assignment_id, grade_notebook, read_notebook
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGED = ("pyproject.toml", "requirements.lock", "README.md", "autograder", "rlir")
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

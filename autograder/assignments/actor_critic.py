@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from autograder.checks import check, learning_curve
-from autograder.fixtures.actor_critic import ONE_STEP_ID, PROBE_OBS, TRUNCATED_ID
-from autograder.framework import (
+from autograder.assignments.fixtures.actor_critic import ONE_STEP_ID, PROBE_OBS, TRUNCATED_ID
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.framework import (
     as_array,
     call_student,
     fail,
@@ -31,7 +31,7 @@ from autograder.framework import (
     with_timeout,
 )
 
-ASSIGNMENT = "actor_critic"
+FOLDER = "06_actor_critic"  # under source/ and release/ (the assignment's id is this module's name)
 CONTRACT = ("ValueNetwork", "q_actor_critic_loss", "mc_advantages", "td_advantages", "gae", "actor_loss",
             "critic_loss", "train_a2c")
 # A training run another graded cell already made with the same arguments is shared, not repeated.

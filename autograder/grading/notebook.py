@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import importlib
 import io
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -23,12 +21,11 @@ from types import ModuleType
 
 import nbformat
 
-from autograder.checks import judging
-from autograder.framework import CheckFailure
+from autograder.assignments import assignment
 from autograder.sandbox import Sandbox
+from autograder.toolkit.checks import judging
+from autograder.toolkit.framework import CheckFailure
 
-ASSIGNMENT_IDS = ("tabular_q_learning", "dqn", "dqn_for_ir", "reinforce", "reinforce_for_ir", "actor_critic",
-                  "learning_from_logs")
 CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
 SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
 NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
@@ -78,15 +75,12 @@ class NotebookVerdict:
 
 def assignment_id(name: str) -> str:
     """``01_tabular_q_learning`` -> ``tabular_q_learning``; raise for a folder that is no assignment."""
-    bare = re.sub(r"^\d+_", "", name)
-    if bare not in ASSIGNMENT_IDS:
-        raise ValueError(f"unknown assignment {name!r}; expected one of {', '.join(ASSIGNMENT_IDS)}")
-    return bare
+    return assignment(name).id
 
 
 def assignment_module(name: str) -> ModuleType:
     """The checks module of an assignment."""
-    return importlib.import_module(f"autograder.{assignment_id(name)}")
+    return assignment(name).module()
 
 
 def _nbgrader(cell) -> dict:

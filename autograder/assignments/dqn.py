@@ -18,13 +18,13 @@ import torch
 from hypothesis import strategies as st
 from scipy import stats
 
-from autograder.checks import check, learning_curve
-from autograder.codec import Fixture
-from autograder.framework import call_student, fail, for_all, gradients, had_grad_fn, remote, show, with_timeout
-from autograder.remote import StudentFunction
+from autograder.toolkit.checks import check, learning_curve
+from autograder.toolkit.codec import Fixture
+from autograder.toolkit.framework import call_student, fail, for_all, gradients, had_grad_fn, remote, show, with_timeout
+from autograder.toolkit.remote import StudentFunction
 from rlir.evaluation import evaluate_policy
 
-ASSIGNMENT = "dqn"
+FOLDER = "02_dqn"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.
 CONTRACT = ("QNetwork", "DuelingQNetwork", "ReplayBuffer", "PrioritizedReplayBuffer", "linear_schedule",
             "dqn_targets", "double_dqn_targets", "td_loss", "train_dqn")
@@ -52,8 +52,8 @@ BATCH_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
 # Helpers
 # ---------------------------------------------------------------------------------------------------------
 def reference_net(obs_dim: int, n_actions: int, seed: int, hidden: int = 8) -> Fixture:
-    """A recipe for a network with known weights (see ``autograder.fixtures.dqn``)."""
-    return Fixture("autograder.fixtures.dqn.reference_q_net", (obs_dim, n_actions, hidden, seed), {})
+    """A recipe for a network with known weights (see ``autograder.assignments.fixtures.dqn``)."""
+    return Fixture("autograder.assignments.fixtures.dqn.reference_q_net", (obs_dim, n_actions, hidden, seed), {})
 
 
 def as_argument(function: Callable, recipe: Fixture) -> Any:
