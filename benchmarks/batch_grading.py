@@ -8,11 +8,14 @@ hour (nothing is asserted).
 
 ``--course-vs REV``: a full course (every student submits the instructor solution of every assignment), graded
 with 2 workers by this tree and by the grader at git revision REV (checked out in a temporary worktree, run with
-the same virtual environment), in one run. Prints per assignment the seconds per submission (each submission's
-own grading time) and the wall seconds per student with 2 workers, for both, and the speed-up as a ratio.
+the same virtual environment), in one run; ``--course``: this tree alone. Prints per assignment the seconds per
+submission (each submission's own job), the wall seconds per student with 2 workers once the batch is set up
+(what each further student costs), and the one-off setup of the batch (release, gradebook), then the totals and
+the speed-up as ratios.
 
 Usage: .venv/bin/python benchmarks/batch_grading.py [--total 50] [--workers 1 2]
        .venv/bin/python benchmarks/batch_grading.py --course-vs aec84dd [--students 2] [--workers 2]
+       .venv/bin/python benchmarks/batch_grading.py --course [--students 4]
 """
 
 from __future__ import annotations
@@ -80,13 +83,25 @@ def make_class(course: Path, folder: str, count: int) -> list[str]:
 _MEASURE = """
 import json, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
-from autograder.grading.batch import batch_grade, nbgrader_command, nbgrader_env
+try:
+    from autograder.grading import batch
+except ImportError:  # a tree from before the grading package
+    from autograder import batch
 tree, folder, students, workers = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+setup = []
+prepare = batch.prepare_template
+def timed_prepare(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return prepare(*args, **kwargs)
+    finally:
+        setup.append(time.perf_counter() - started)
+batch.prepare_template = timed_prepare
 with tempfile.TemporaryDirectory(prefix="rlir-bench-") as scratch:
     course = Path(scratch)
     shutil.copy(tree / "nbgrader_config.py", course)
     shutil.copytree(tree / "source" / folder, course / "source" / folder)
-    subprocess.run(nbgrader_command("generate_assignment", folder), cwd=course, env=nbgrader_env(),
+    subprocess.run(batch.nbgrader_command("generate_assignment", folder), cwd=course, env=batch.nbgrader_env(),
                    capture_output=True, check=True)
     (source,) = sorted((course / "source" / folder).glob("*.ipynb"))
     for i in range(students):
@@ -94,10 +109,10 @@ with tempfile.TemporaryDirectory(prefix="rlir-bench-") as scratch:
         target.mkdir(parents=True)
         shutil.copy(source, target / source.name)
     start = time.perf_counter()
-    results = batch_grade(course, folder, workers=workers, progress=False)
+    results = batch.batch_grade(course, folder, workers=workers, progress=False)
     wall = time.perf_counter() - start
-print(json.dumps({"wall": wall, "seconds": [r.seconds for r in results], "points": [r.points for r in results],
-                  "ok": [r.ok for r in results]}))
+print(json.dumps({"wall": wall, "setup": sum(setup), "seconds": [r.seconds for r in results],
+                  "points": [r.points for r in results], "ok": [r.ok for r in results]}))
 """
 
 
@@ -118,40 +133,52 @@ def _points(data: dict) -> str:
     return f"{min(data['points']):g}" + ("" if all(data["ok"]) else " (failed)")
 
 
-def course_versus(revision: str, students: int, workers: int) -> None:
-    """This tree against ``revision`` on a full course, in one run."""
+def course_row(tree: Path, folder: str, students: int, workers: int) -> dict:
+    """One assignment's figures: seconds per submission (its own job), the one-off setup of the batch (release
+    and gradebook), and the wall seconds per student once set up (what each further student costs)."""
+    data = measure(tree, folder, students, workers)
+    return {"sub": sum(data["seconds"]) / students, "setup": data["setup"],
+            "student": (data["wall"] - data["setup"]) / students, "points": _points(data)}
+
+
+def course_versus(revision: str | None, students: int, workers: int) -> None:
+    """This tree (and ``revision``, if given) on a full course, in one run."""
     folders = sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())
     with tempfile.TemporaryDirectory(prefix="rlir-baseline-") as scratch:
         Path(scratch).chmod(0o755)  # (mode 700 from mkdtemp: the sandbox user could not enter the old tree)
         baseline = Path(scratch) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", str(baseline), revision], cwd=ROOT, check=True,
-                       capture_output=True)
+        if revision:
+            subprocess.run(["git", "worktree", "add", "--detach", str(baseline), revision], cwd=ROOT, check=True,
+                           capture_output=True)
+        trees = ([("before", baseline)] if revision else []) + [("after", ROOT)]
         try:
-            common = [f for f in folders if (baseline / "source" / f).is_dir()]
-            print(f"full course: {students} students x {len(common)} assignments (instructor solutions), "
-                  f"{workers} workers; before = {revision}, after = this tree")
-            print(f"{'assignment':<24} {'s/sub before':>12} {'s/sub after':>12} {'ratio':>6} "
-                  f"{'wall/student before':>20} {'after':>8} {'points before':>14} {'after':>6}")
-            totals = {"before": [0.0, 0.0], "after": [0.0, 0.0]}
+            common = [f for f in folders if all((tree / "source" / f).is_dir() for _, tree in trees)]
+            print(f"full course: {students} students x {len(common)} assignments (instructor solutions), {workers} "
+                  f"workers; " + (f"before = {revision}, " if revision else "") + "after = this tree")
+            print(f"{'assignment':<24}" + "".join(f" {label + ' s/sub':>13} {'wall/student':>12} {'setup s':>8} "
+                                                  f"{'points':>7}" for label, _ in trees))
+            totals = {label: {"sub": 0.0, "student": 0.0, "setup": 0.0} for label, _ in trees}
             for folder in common:
-                row = {}
-                for label, tree in (("before", baseline), ("after", ROOT)):
-                    data = measure(tree, folder, students, workers)
-                    per_sub = sum(data["seconds"]) / students
-                    per_student = data["wall"] / students
-                    totals[label][0] += per_sub
-                    totals[label][1] += per_student
-                    row[label] = (per_sub, per_student, data)
-                (b_sub, b_wall, before), (a_sub, a_wall, after) = row["before"], row["after"]
-                print(f"{folder:<24} {b_sub:>12.1f} {a_sub:>12.1f} {b_sub / a_sub:>6.2f} {b_wall:>20.1f} "
-                      f"{a_wall:>8.1f} {_points(before):>14} {_points(after):>6}", flush=True)
-            (b_sub, b_wall), (a_sub, a_wall) = totals["before"], totals["after"]
-            print(f"{'course (per student)':<24} {b_sub:>12.1f} {a_sub:>12.1f} {b_sub / a_sub:>6.2f} {b_wall:>20.1f} "
-                  f"{a_wall:>8.1f}")
-            print(f"speed-up (wall per student, {workers} workers): {b_wall / a_wall:.2f}x; "
-                  f"students per hour after: {3600 / a_wall:.0f}")
+                line = f"{folder:<24}"
+                for label, tree in trees:
+                    row = course_row(tree, folder, students, workers)
+                    for key in totals[label]:
+                        totals[label][key] += row[key]
+                    line += f" {row['sub']:>13.1f} {row['student']:>12.1f} {row['setup']:>8.1f} {row['points']:>7}"
+                print(line, flush=True)
+            print(f"{'course':<24}" + "".join(f" {totals[label]['sub']:>13.1f} {totals[label]['student']:>12.1f} "
+                                              f"{totals[label]['setup']:>8.1f} {'':>7}" for label, _ in trees))
+            after = totals["after"]
+            print(f"per student, {workers} workers, once each assignment is set up: {after['student']:.1f} s wall "
+                  f"({3600 / after['student']:.0f} students per hour); setting up the {len(common)} assignments "
+                  f"once: {after['setup']:.0f} s")
+            if revision:
+                before = totals["before"]
+                print(f"speed-up: wall per student {before['student'] / after['student']:.2f}x, "
+                      f"seconds per submission {before['sub'] / after['sub']:.2f}x")
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
+            if revision:
+                subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
 
 
 def main() -> None:
@@ -159,9 +186,10 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=50, help="submissions in all, spread over the assignments")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--course-vs", metavar="REV", help="a full course, this tree against git revision REV")
+    parser.add_argument("--course", action="store_true", help="a full course, this tree only")
     parser.add_argument("--students", type=int, default=2, help="with --course-vs: students in the course")
     args = parser.parse_args()
-    if args.course_vs:
+    if args.course_vs or args.course:
         course_versus(args.course_vs, args.students, args.workers[-1])
         return
     folders = sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())

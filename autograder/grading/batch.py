@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.grading import submission as submission_files
-from autograder.sandbox import network_jail
+from autograder.grading.nbgrader_steps import FAILED_MARK
+from autograder.sandbox import network_jail, package_roots
 
 SUBMISSION_TIMEOUT = 1800.0
 KILLED_OUTPUT_SECONDS = 30.0  # to drain a killed job's output
@@ -56,10 +57,19 @@ def nbgrader_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "nbgrader"), *args]
 
 
+def nbgrader_steps_command(folder: str, student: str) -> list[str]:
+    """``nbgrader autograde`` then ``nbgrader generate_feedback`` for one student, in one process."""
+    return [sys.executable, "-m", "autograder.grading.nbgrader_steps", folder, student]
+
+
 def nbgrader_env() -> dict[str, str]:
-    """The environment nbgrader runs in: this venv's bin first on PATH (nbgrader calls alembic from there)."""
+    """The environment nbgrader runs in: this venv's bin first on PATH (nbgrader calls alembic from there), and
+    this grader's own course packages first on the import path, so that the plugin nbgrader loads (and the
+    sandbox it starts) is this code, not whichever an editable install would give."""
     bin_dir = str(Path(sys.executable).parent)
-    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    paths = [*package_roots(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
+                PYTHONPATH=os.pathsep.join(dict.fromkeys(paths)))
 
 
 def jailed(command: list[str]) -> list[str]:
@@ -113,17 +123,16 @@ def grade_submission(template: str, submission: str, folder: str, student: str,
         notes += [f"`{name}`: {why}" for name, why in refused]
         env = {submission_files.NOTES_VARIABLE: json.dumps(notes)}
         try:
-            for args in (("autograde", folder, "--student", student, "--create", "--force"),
-                         ("generate_feedback", folder, "--student", student, "--force")):
-                remaining = timeout - (time.monotonic() - start)
-                returncode, output = _run_group(jailed(nbgrader_command(*args)), course, max(remaining, 1.0), env)
-                if returncode != 0 or "There was an error processing" in output:
-                    tail = output[-1500:]
-                    return SubmissionResult(student, False, time.monotonic() - start,
-                                            error=f"nbgrader {args[0]} failed: {tail}")
+            returncode, output = _run_group(jailed(nbgrader_steps_command(folder, student)), course,
+                                            max(timeout - (time.monotonic() - start), 1.0), env)
         except subprocess.TimeoutExpired:
             return SubmissionResult(student, False, time.monotonic() - start,
                                     error=f"grading took longer than {timeout:.0f} s")
+        if returncode != 0 or "There was an error processing" in output:
+            step = next((line.split(FAILED_MARK, 1)[1].split()[0] for line in output.splitlines()
+                         if FAILED_MARK in line), "autograde")
+            return SubmissionResult(student, False, time.monotonic() - start,
+                                    error=f"nbgrader {step} failed: {output[-1500:]}")
         scores = read_scores(course / "gradebook.db", folder, student)
         files = {}
         for kind in ("autograded", "feedback"):
