@@ -32,7 +32,7 @@ from autograder.toolkit.framework import (
     show,
     with_timeout,
 )
-from autograder.toolkit.remote import RemoteRef
+from autograder.toolkit.remote import in_student_process, type_name
 from rlir.point_reach import POINT_REACH_ID, optimal_action
 
 FOLDER = "04_reinforce"  # under source/ and release/ (the assignment's id is this module's name)
@@ -62,13 +62,6 @@ TRAIN_TIMEOUT = 240.0
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------------
-def type_name(value: Any) -> str:
-    """The class name of a student object, wherever it lives."""
-    if isinstance(value, RemoteRef):
-        return value.__dict__["_rlir_type"]
-    return type(value).__name__
-
-
 def as_tensor(prop: str, text: str, value: Any, what: str, shape: tuple | None = None) -> torch.Tensor:
     """A tensor the student returned, checked for type, shape and finite values (as float64, detached)."""
     if not isinstance(value, torch.Tensor):
@@ -110,7 +103,7 @@ def gradient_step(prop: str, text: str, policy: Any, lr: float) -> None:
 
 def make_policy(prop: str, text: str, cls: Callable, *args: Any) -> Any:
     policy = call_student(prop, text, cls, *args)
-    if not hasattr(policy, "distribution") and not isinstance(policy, RemoteRef):
+    if not hasattr(policy, "distribution") and not in_student_process(policy):
         fail(prop, text, "an object with a distribution(obs) method", type_name(policy),
              "keep the class and method names as given")
     return policy
