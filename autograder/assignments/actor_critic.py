@@ -20,12 +20,17 @@ from hypothesis import strategies as st
 from autograder.assignments.fixtures.actor_critic import ONE_STEP_ID, PROBE_OBS, TRUNCATED_ID
 from autograder.toolkit.checks import check, learning_curve
 from autograder.toolkit.framework import (
+    Hints,
     as_array,
+    as_scalar,
+    as_tuple,
     call_student,
     fail,
     for_all,
     gradients,
     had_grad_fn,
+    mlp_parameter_count,
+    parameter_count,
     remote,
     show,
     with_timeout,
@@ -58,35 +63,23 @@ def t64(values) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float64), dtype=torch.float64)
 
 
-def scalar(prop: str, text: str, value, what: str = "the loss") -> float:
-    """A 0-dimensional tensor (or number) as a float."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(prop, text, f"{what} as a scalar tensor", f"a tensor of shape {tuple(value.shape)}",
-                 "reduce with .mean() over all entries")
-        return float(value.detach().reshape(()).item())
-    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
-        fail(prop, text, f"{what} as a torch tensor (to call backward on it)", f"{type(value).__name__} "
-             f"{value}", "keep the computation in torch; do not call .item()")
-    fail(prop, text, f"{what} as a scalar tensor", f"{type(value).__name__}: {show(value)}", "return a tensor")
-
-
-def tensor_result(prop: str, text: str, value, shape: tuple, what: str) -> np.ndarray:
-    if not isinstance(value, torch.Tensor):
-        fail(prop, text, f"{what} as a torch tensor of shape {shape}", f"{type(value).__name__}: {show(value)}",
-             "return a torch tensor")
-    return as_array(prop, text, value.detach().cpu().numpy(), shape=shape, what=what)
+# What a failure of as_scalar advises about a loss: it must stay a torch tensor, to call backward on it.
+HINTS = Hints(type="return a tensor, not a number: keep the computation in torch (no .item()) so that backward "
+              "can be called on it", size="reduce with .mean() over all entries")
 
 
 def loss_coefficients(prop: str, text: str, loss_fn: Callable, log_probs: np.ndarray) -> np.ndarray:
     """d loss / d log_probs[i] for a loss that is linear in the log-probabilities, read off exactly from loss
     values: c_i = L(log_probs + e_i) - L(log_probs)."""
-    base = scalar(prop, text, call_student(prop, text, loss_fn, t64(log_probs)))
+    base = as_scalar(prop, text, call_student(prop, text, loss_fn, t64(log_probs)), "the loss", tensor=True,
+                     hints=HINTS)
     coefficients = np.zeros(len(log_probs))
     for i in range(len(log_probs)):
         shifted = log_probs.copy()
         shifted[i] += 1.0
-        coefficients[i] = scalar(prop, text, call_student(prop, text, loss_fn, t64(shifted))) - base
+        loss = as_scalar(prop, text, call_student(prop, text, loss_fn, t64(shifted)), "the loss", tensor=True,
+                         hints=HINTS)
+        coefficients[i] = loss - base
     return coefficients
 
 
@@ -100,11 +93,6 @@ def softmax_jacobian(logits: np.ndarray) -> np.ndarray:
 def softmax(logits: np.ndarray) -> np.ndarray:
     pi = np.exp(logits - logits.max())
     return pi / pi.sum()
-
-
-def mlp_parameter_count(obs_dim: int, hidden_sizes: tuple) -> int:
-    sizes = [obs_dim, *hidden_sizes, 1]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
 
 
 def grads_of(prop: str, text: str, module) -> dict:
@@ -126,7 +114,7 @@ def make_value_net(prop: str, ValueNetwork, obs_dim: int, hidden_sizes: tuple = 
 
 def net_output(prop: str, text: str, net, obs: torch.Tensor) -> torch.Tensor:
     out = call_student(prop, text, net, obs)
-    tensor_result(prop, text, out, (obs.shape[0],), "values, one per observation")
+    as_array(prop, text, out, shape=(obs.shape[0],), what="values, one per observation", tensor=True)
     return out
 
 
@@ -145,13 +133,13 @@ def check_value_network(ValueNetwork) -> str:  # noqa: N803 - the contract's cla
         hidden = (64,) if hidden is None else hidden
         obs = torch.randn(7, obs_dim, generator=generator)
         out = call_student(prop, text + " applied to a batch of 7 observations", net, obs)
-        tensor_result(prop, text + " on obs of shape (7, obs_dim)", out, (7,), "values of shape (7,)")
+        as_array(prop, text + " on obs of shape (7, obs_dim)", out, shape=(7,), what="values of shape (7,)",
+                 tensor=True)
         grid = call_student(prop, text, net, torch.randn(3, 2, obs_dim, generator=generator))
-        tensor_result(prop, text + " on obs of shape (3, 2, obs_dim) (a rollout: steps x envs)", grid, (3, 2),
-                      "values of shape (3, 2)")
-        state = call_student(prop, text, net.state_dict)
-        count = sum(int(np.prod(np.shape(v))) for v in state.values())
-        expected = mlp_parameter_count(obs_dim, hidden)
+        as_array(prop, text + " on obs of shape (3, 2, obs_dim) (a rollout: steps x envs)", grid, shape=(3, 2),
+                 what="values of shape (3, 2)", tensor=True)
+        count = parameter_count(prop, text, net)
+        expected = mlp_parameter_count([obs_dim, *hidden, 1])
         if count != expected:
             fail(prop, text, f"{expected} parameters (Linear layers with biases: {obs_dim} -> "
                  f"{' -> '.join(map(str, hidden))}{' -> ' if hidden else ''}1)", f"{count} parameters",
@@ -197,7 +185,7 @@ def describe_state(logits, q, baseline) -> str:
 def a2c_actor(mc_advantages: Callable, actor_loss: Callable, prop: str, text: str, q: np.ndarray,
               baseline: float) -> Callable:
     advantages = call_student(prop, text, mc_advantages, t64(q), t64(np.full(len(q), baseline)))
-    tensor_result(prop, text, advantages, (len(q),), "advantages, one per sample")
+    as_array(prop, text, advantages, shape=(len(q),), what="advantages, one per sample", tensor=True)
     entropy = t64(np.zeros(len(q)))
     return lambda log_probs: actor_loss(log_probs, advantages, entropy, 0.0)
 
@@ -320,8 +308,9 @@ def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> st
         n_states, n_actions = pi.shape
         states = np.repeat(np.arange(n_states), n_actions)
         advantages = call_student(prop, text, mc_advantages, t64(Q.reshape(-1)), t64(V[states]))
-        advantages = tensor_result(prop, "mc_advantages(returns=Q(s,a), values=V(s)) on " + text, advantages,
-                                   (n_states * n_actions,), "advantages").reshape(n_states, n_actions)
+        advantages = as_array(prop, "mc_advantages(returns=Q(s,a), values=V(s)) on " + text, advantages,
+                              shape=(n_states * n_actions,), what="advantages", tensor=True)
+        advantages = advantages.reshape(n_states, n_actions)
         mean_advantage = (pi * advantages).sum(axis=1)
         if not np.allclose(mean_advantage, 0.0, atol=1e-4):
             fail(prop, "mc_advantages(returns=Q^pi(s,a), values=V^pi(s)) for every (s, a) of " + text,
@@ -335,7 +324,7 @@ def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> st
         terminated = t64([float(term) for *_, term in rows])
         td_text = "td_advantages(r, V(s), V(s'), terminated, gamma) for every outcome of " + text
         td = call_student(prop, td_text, td_advantages, rewards, values, next_values, terminated, gamma)
-        td = tensor_result(prop, td_text, td, (len(rows),), "TD advantages")
+        td = as_array(prop, td_text, td, shape=(len(rows),), what="TD advantages", tensor=True)
         expected_td = np.zeros((n_states, n_actions))
         for (s, a, prob, *_), delta in zip(rows, td, strict=True):
             expected_td[s, a] += prob * delta
@@ -422,10 +411,10 @@ def run_gae(prop: str, gae: Callable, case) -> tuple[np.ndarray, np.ndarray, str
     text = describe_rollout(*case)
     result = call_student(prop, text, gae, t64(rewards), t64(values), t64(last_values), t64(terminated),
                           t64(truncated), gamma, lam)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (advantages, returns)", type(result).__name__, "return advantages, returns")
-    advantages = tensor_result(prop, text, result[0], rewards.shape, "advantages of shape (steps, n_envs)")
-    returns = tensor_result(prop, text, result[1], rewards.shape, "returns of shape (steps, n_envs)")
+    result = as_tuple(prop, text, result, ("advantages", "returns"))
+    advantages = as_array(prop, text, result[0], shape=rewards.shape, what="advantages of shape (steps, n_envs)",
+                          tensor=True)
+    returns = as_array(prop, text, result[1], shape=rewards.shape, what="returns of shape (steps, n_envs)", tensor=True)
     if not np.allclose(returns, advantages + values, atol=1e-4):
         fail(prop, text, f"returns = advantages + values = {show(advantages + values)}", show(returns),
              "the critic's targets are the advantages plus the values the advantages were computed from")
@@ -517,9 +506,9 @@ def check_actor_loss_value(actor_loss: Callable) -> str:
         for shape in ((len(log_probs),), (1, len(log_probs))):
             text = (f"log_probs={show(log_probs.reshape(shape))}, advantages={show(advantages.reshape(shape))}, "
                     f"entropy={show(entropy.reshape(shape))}, entropy_coef={coef}")
-            got = scalar(prop, text, call_student(prop, text, actor_loss, t64(log_probs.reshape(shape)),
-                                                  t64(advantages.reshape(shape)), t64(entropy.reshape(shape)),
-                                                  coef))
+            got = as_scalar(prop, text, call_student(prop, text, actor_loss, t64(log_probs.reshape(shape)),
+                                                     t64(advantages.reshape(shape)), t64(entropy.reshape(shape)),
+                                                     coef), "the loss", tensor=True, hints=HINTS)
             expected = -np.mean(log_probs * advantages) - coef * np.mean(entropy)
             if not np.isclose(got, expected, atol=1e-5):
                 fail(prop, text, f"{expected:.6g}", f"{got:.6g}", "minimise the negative of the advantage-"
@@ -553,7 +542,7 @@ def check_actor_loss_no_critic_gradient(actor_loss: Callable, ValueNetwork) -> s
     log_probs = net_output(prop, text, actor, PROBE_BATCH)
     advantages = net_output(prop, text, critic, PROBE_BATCH)
     loss = call_student(prop, text, actor_loss, log_probs, advantages, torch.zeros(6), 0.01)
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     if not had_grad_fn(loss):
         fail(prop, text, "a loss attached to the actor's graph", "a detached tensor",
              "compute the loss with torch operations on log_probs; do not detach log_probs")
@@ -582,7 +571,7 @@ def check_entropy_bonus_sign(actor_loss: Callable, ValueNetwork) -> str:  # noqa
     log_probs = torch.tensor([-0.1, -0.5, -1.2, -0.3, -2.0, -0.7])
     advantages = torch.tensor([1.0, -0.5, 0.3, 2.0, -1.0, 0.1])
     loss = call_student(prop, text, actor_loss, log_probs, advantages, entropy, coef)
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
     got = grads_of(prop, text, entropy_net)
     call_student(prop, text, entropy_net.zero_grad)
@@ -608,7 +597,8 @@ def check_critic_loss(critic_loss: Callable, ValueNetwork) -> str:  # noqa: N803
     def body(case):
         values, targets, *_ = case
         text = f"values={show(values)}, targets={show(targets)}"
-        got = scalar(prop, text, call_student(prop, text, critic_loss, t64(values), t64(targets)))
+        got = as_scalar(prop, text, call_student(prop, text, critic_loss, t64(values), t64(targets)), "the loss",
+                        tensor=True, hints=HINTS)
         expected = float(np.mean((values - targets) ** 2))
         if not np.isclose(got, expected, atol=1e-5):
             fail(prop, text, f"{expected:.6g}", f"{got:.6g}", "the mean squared error over all entries")
@@ -620,7 +610,7 @@ def check_critic_loss(critic_loss: Callable, ValueNetwork) -> str:  # noqa: N803
     values = net_output(prop, text, critic, PROBE_BATCH)
     targets = net_output(prop, text, target_net, PROBE_BATCH.flip(0) * 2.0)
     loss = call_student(prop, text, critic_loss, values, targets)
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
     if grad_norm(grads_of(prop, text, target_net)) != 0.0:
         fail(prop, text, "no gradient through the targets", "the targets' network got a gradient",
@@ -638,7 +628,8 @@ def check_q_actor_critic_loss(q_actor_critic_loss: Callable, ValueNetwork) -> st
     def body(case):
         log_probs, q_values, *_ = case
         text = f"log_probs={show(log_probs)}, q_values={show(q_values)}"
-        got = scalar(prop, text, call_student(prop, text, q_actor_critic_loss, t64(log_probs), t64(q_values)))
+        got = as_scalar(prop, text, call_student(prop, text, q_actor_critic_loss, t64(log_probs), t64(q_values)),
+                        "the loss", tensor=True, hints=HINTS)
         expected = float(-np.mean(log_probs * q_values))
         if not np.isclose(got, expected, atol=1e-5):
             fail(prop, text, f"{expected:.6g}", f"{got:.6g}", "the mean over the batch of -log_prob * Q")
@@ -649,7 +640,7 @@ def check_q_actor_critic_loss(q_actor_critic_loss: Callable, ValueNetwork) -> st
             "their graphs); then loss.backward()")
     loss = call_student(prop, text, q_actor_critic_loss, net_output(prop, text, actor, PROBE_BATCH),
                         net_output(prop, text, critic, PROBE_BATCH))
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
     if grad_norm(grads_of(prop, text, critic)) != 0.0:
         fail(prop, text, "no gradient in the Q-critic", "the critic got a gradient",
@@ -665,10 +656,7 @@ def run_training(prop: str, train: Callable, n_envs: int, total_steps: int, conf
     shown = {k: v for k, v in config.items() if k != "env_id"}
     text = f"train_a2c(n_envs={n_envs}, total_steps={total_steps}, config={shown} on {env_name}, seed={seed})"
     result = call_student(prop, text, with_timeout(train, timeout), n_envs, total_steps, config, seed)
-    if not isinstance(result, tuple) or len(result) != 3:
-        fail(prop, text, "a tuple (policy, value_net, episode_returns)", type(result).__name__,
-             "return policy, value_net, episode_returns")
-    policy, value_net, returns = result
+    policy, value_net, returns = as_tuple(prop, text, result, ("policy", "value_net", "episode_returns"))
     returns = as_array(prop, text, returns, what="episode_returns")
     if returns.ndim != 1:
         fail(prop, text, "a 1-D array of episode returns", f"shape {returns.shape}", "one entry per episode")
@@ -677,8 +665,8 @@ def run_training(prop: str, train: Callable, n_envs: int, total_steps: int, conf
 
 def policy_logits(prop: str, text: str, policy, obs: np.ndarray) -> np.ndarray:
     logits = call_student(prop, text, policy, torch.as_tensor(obs, dtype=torch.float32))
-    return tensor_result(prop, text + f"; policy(obs of shape {obs.shape})", logits, (obs.shape[0], 2),
-                         "logits of shape (batch, n_actions)")
+    return as_array(prop, text + f"; policy(obs of shape {obs.shape})", logits, shape=(obs.shape[0], 2),
+                    what="logits of shape (batch, n_actions)", tensor=True)
 
 
 @check("train_a2c_interface")
@@ -692,8 +680,9 @@ def check_train_a2c_interface(train_a2c: Callable) -> str:
     for _ in range(2):
         policy, value_net, returns, text = run_training(prop, train_a2c, 2, 1024, config, 3, 120.0)
         logits = policy_logits(prop, text, policy, obs)
-        values = tensor_result(prop, text + "; value_net(obs of shape (5, 4))",
-                               call_student(prop, text, value_net, torch.as_tensor(obs)), (5,), "values")
+        values = as_array(prop, text + "; value_net(obs of shape (5, 4))",
+                          call_student(prop, text, value_net, torch.as_tensor(obs)), shape=(5,), what="values",
+                          tensor=True)
         if len(returns) < 5 or np.any(returns < 1) or np.any(returns > 500) or np.any(returns != np.round(returns)):
             fail(prop, text, "the undiscounted return of every finished episode (CartPole: whole numbers in "
                  "[1, 500], about 40 episodes in 1024 steps of a random policy)", show(returns),
@@ -723,8 +712,8 @@ def check_critic_probe_values(train_a2c: Callable) -> str:
              "truncated=True), and the autoreset step after it must be left out")):
         config = {**PROBE_CONFIG, "env_id": env_id}
         _, value_net, _, text = run_training(prop, train_a2c, 4, PROBE_STEPS, config, 11, 120.0, name)
-        value = tensor_result(prop, text, call_student(prop, text, value_net, torch.as_tensor(PROBE_OBS[None])),
-                              (1,), "a value")[0]
+        value = as_array(prop, text, call_student(prop, text, value_net, torch.as_tensor(PROBE_OBS[None])),
+                         shape=(1,), what="a value", tensor=True)[0]
         if abs(value - truth) > 0.1:
             fail(prop, text, f"V(probe obs) = {truth} +- 0.1", f"{value:.4f}", hint)
         found.append(f"{value:.3f}")
