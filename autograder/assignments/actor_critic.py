@@ -35,6 +35,7 @@ from autograder.toolkit.framework import (
     show,
     with_timeout,
 )
+from autograder.toolkit.mdp import describe_mdp, draw_transitions
 
 FOLDER = "06_actor_critic"  # under source/ and release/ (the assignment's id is this module's name)
 CONTRACT = ("ValueNetwork", "q_actor_critic_loss", "mc_advantages", "td_advantages", "gae", "actor_loss",
@@ -253,14 +254,7 @@ def check_slides_baseline_example(q_actor_critic_loss: Callable, mc_advantages: 
 def mdp_with_policy(draw):
     """P[s][a] = [(prob, next_state, reward, terminated), ...], a stochastic policy pi[s, a], and gamma."""
     n_states, n_actions = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    P = {}
-    for state in range(n_states):
-        P[state] = {}
-        for action in range(n_actions):
-            n_outcomes = draw(st.integers(1, 3))
-            weights = draw(st.lists(st.integers(1, 4), min_size=n_outcomes, max_size=n_outcomes))
-            P[state][action] = [(w / sum(weights), draw(st.integers(0, n_states - 1)),
-                                 draw(st.integers(-6, 6)) / 2, draw(st.booleans())) for w in weights]
+    P = draw_transitions(draw, n_states, n_actions, max_reward=3)
     logits = np.array(draw(st.lists(st.integers(-3, 3), min_size=n_states * n_actions,
                                     max_size=n_states * n_actions)), dtype=float).reshape(n_states, n_actions)
     pi = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -288,13 +282,6 @@ def exact_values(P, pi: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarra
     return V, Q
 
 
-def describe_mdp(P, pi, gamma) -> str:
-    lines = [f"gamma={gamma}, pi={show(np.round(pi, 4))}".replace("\n", " "), "P = {"]
-    for state, actions in P.items():
-        lines.append(f"  {state}: {{" + ", ".join(f"{a}: {outs}" for a, outs in actions.items()) + "},")
-    return "\n            ".join(lines) + "}"
-
-
 @check("mdp_advantages")
 def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> str:
     """With exact V^pi and Q^pi: E_a~pi[A(s, a)] = 0 and E_s'[TD advantage | s, a] = Q(s, a) - V(s)."""
@@ -303,7 +290,7 @@ def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> st
 
     def body(case):
         P, pi, gamma = case
-        text = describe_mdp(P, pi, gamma)
+        text = describe_mdp(P, gamma, pi)
         V, Q = exact_values(P, pi, gamma)
         n_states, n_actions = pi.shape
         states = np.repeat(np.arange(n_states), n_actions)
