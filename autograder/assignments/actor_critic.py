@@ -30,6 +30,7 @@ from autograder.toolkit.framework import (
     gradients,
     had_grad_fn,
     mlp_parameter_count,
+    nonzero_gradients,
     parameter_count,
     remote,
     show,
@@ -101,10 +102,6 @@ def grads_of(prop: str, text: str, module) -> dict:
         return gradients(module)
     except Exception as error:  # noqa: BLE001 - the student's object may not be a torch module
         fail(prop, text, "a torch.nn.Module", f"{type(error).__name__}: {error}", "subclass torch.nn.Module")
-
-
-def grad_norm(grads: dict) -> float:
-    return float(sum(0.0 if g is None else float(torch.as_tensor(g).abs().sum()) for g in grads.values()))
 
 
 def make_value_net(prop: str, ValueNetwork, obs_dim: int, hidden_sizes: tuple = (16,)):  # noqa: N803
@@ -535,12 +532,12 @@ def check_actor_loss_no_critic_gradient(actor_loss: Callable, ValueNetwork) -> s
              "compute the loss with torch operations on log_probs; do not detach log_probs")
     call_student(prop, text, remote(loss).backward)
     critic_grads = grads_of(prop, text, critic)
-    leaked = [name for name, g in critic_grads.items() if g is not None and float(torch.as_tensor(g).abs().sum())]
+    leaked = nonzero_gradients(critic_grads)
     if leaked:
         fail(prop, text, "no gradient in the critic's parameters", f"gradients in {leaked}",
              "use advantages.detach(): the advantages are fixed weights for the actor, the critic is trained "
              "only by the critic loss")
-    if grad_norm(grads_of(prop, text, actor)) == 0.0:
+    if not nonzero_gradients(grads_of(prop, text, actor)):
         fail(prop, text, "a gradient in the actor's parameters", "none", "the loss must depend on log_probs")
     return "critic gradient 0, actor gradient > 0"
 
@@ -599,10 +596,10 @@ def check_critic_loss(critic_loss: Callable, ValueNetwork) -> str:  # noqa: N803
     loss = call_student(prop, text, critic_loss, values, targets)
     as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
-    if grad_norm(grads_of(prop, text, target_net)) != 0.0:
+    if nonzero_gradients(grads_of(prop, text, target_net)):
         fail(prop, text, "no gradient through the targets", "the targets' network got a gradient",
              "use targets.detach(): the TD target is a fixed regression target (semi-gradient)")
-    if grad_norm(grads_of(prop, text, critic)) == 0.0:
+    if not nonzero_gradients(grads_of(prop, text, critic)):
         fail(prop, text, "a gradient in the critic", "none", "the loss must depend on values")
     return "40 batches + gradient test"
 
@@ -629,7 +626,7 @@ def check_q_actor_critic_loss(q_actor_critic_loss: Callable, ValueNetwork) -> st
                         net_output(prop, text, critic, PROBE_BATCH))
     as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
-    if grad_norm(grads_of(prop, text, critic)) != 0.0:
+    if nonzero_gradients(grads_of(prop, text, critic)):
         fail(prop, text, "no gradient in the Q-critic", "the critic got a gradient",
              "use q_values.detach(): the critic is trained by its own TD loss")
     return "40 batches + gradient test"

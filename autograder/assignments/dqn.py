@@ -32,6 +32,7 @@ from autograder.toolkit.framework import (
     gradients,
     had_grad_fn,
     mlp_parameter_count,
+    nonzero_gradients,
     parameter_count,
     remote,
     require_tensor,
@@ -649,11 +650,10 @@ def check_gradient_reaches_only_online_network(QNetwork: Callable, dqn_targets: 
         call_student(prop, text, remote(loss).backward)
         online_grads = call_student(prop, text, gradients, online)
         target_grads = call_student(prop, text, gradients, target)
-        if not online_grads or any(g is None for g in online_grads.values()) or \
-                all(float(torch.as_tensor(g).abs().sum()) == 0 for g in online_grads.values()):
+        if not online_grads or any(g is None for g in online_grads.values()) or not nonzero_gradients(online_grads):
             fail(prop, text, "a gradient on every parameter of the online network", "missing or zero gradients",
                  "compute Q(s, a) with the online network, without no_grad or detach")
-        leaked = [k for k, g in target_grads.items() if g is not None and float(torch.as_tensor(g).abs().sum()) > 0]
+        leaked = nonzero_gradients(target_grads)
         if leaked:
             fail(prop, text, "no gradient on the target network", f"gradients on {leaked}",
                  "compute the targets under torch.no_grad(): the target network is only updated by copying")

@@ -32,6 +32,7 @@ from autograder.toolkit.framework import (
     gradients,
     had_grad_fn,
     mlp_parameter_count,
+    nonzero_gradients,
     parameter_count,
     remote,
     show,
@@ -428,8 +429,7 @@ def check_gaussian_gradients(GaussianPolicy: Callable) -> str:
                  f"a parameter of {act_dim} entries with gradient {show(expected)}", f"{got}",
                  "make log_std an nn.Parameter (so the optimiser trains it), use sigma = exp(log_std) without "
                  "detaching it")
-        others = [name for name, grad in grads.items() if name not in found and grad is not None
-                  and float(grad.abs().sum()) > 0]
+        others = [name for name in nonzero_gradients(grads) if name not in found]
         if not others:
             fail(prop, text, "gradients for the mean network's parameters", {k: None if v is None else "zero"
                  for k, v in grads.items() if k not in found}, "compute the mean from obs with the network and do "

@@ -326,6 +326,11 @@ def gradients(module: Any) -> dict:
     return {name: None if p.grad is None else p.grad.detach().clone() for name, p in module.named_parameters()}
 
 
+def nonzero_gradients(grads: dict) -> list[str]:
+    """The names of the parameters whose gradient (in a :func:`gradients` result) is there and not all zero."""
+    return [name for name, g in grads.items() if g is not None and bool(np.any(np.asarray(g) != 0))]
+
+
 def mlp_parameter_count(sizes: Sequence[int]) -> int:
     """The weights and biases of fully connected layers between consecutive ``sizes`` (what an MLP has)."""
     return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
