@@ -187,13 +187,13 @@ def as_tuple(prop: str, falsifying_input: str, value: Any, names: Sequence[str])
     """``value`` if it is a tuple of one entry per name in ``names`` (what the contract says a function returns)."""
     listed = ", ".join(names)
     if not isinstance(value, tuple) or len(value) != len(names):
-        got = f"a tuple of {len(value)}" if isinstance(value, tuple) else f"{type_name(value)}: {show(value)}"
+        got = f"a tuple of {len(value)} values" if isinstance(value, tuple) else f"{type_name(value)}: {show(value)}"
         fail(prop, falsifying_input, f"a tuple ({listed})", got, f"return {listed}")
     return value
 
 
 def as_number(prop: str, falsifying_input: str, value: Any, *, what: str = "a float", integer: bool = False,
-              hint: str = "return float(...)") -> Any:
+              hint: str = "return float(...)") -> int | float:
     """A plain number where the contract asks for one (an int when ``integer``): no bool, array or tensor."""
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
