@@ -4,6 +4,9 @@ A check is a plain function that takes the student's object(s), tests a property
 one-line pass or raises :class:`CheckFailure`, whose message names the property, the falsifying input,
 expected vs got, and a hint. Hypothesis runs derandomized, without an example database and without a
 deadline, so the same submission always gets the same verdict and nothing is written to the student's folder.
+What student code returns is checked by one family of validators (:func:`as_array`, :func:`as_scalar`,
+:func:`as_tensor`, :func:`require_tensor`, :func:`as_number`, :func:`as_tuple`), whose advice an assignment
+words in its own terms with :class:`Hints`.
 """
 
 from __future__ import annotations
