@@ -20,16 +20,23 @@ from hypothesis import strategies as st
 from autograder.assignments.fixtures.actor_critic import ONE_STEP_ID, PROBE_OBS, TRUNCATED_ID
 from autograder.toolkit.checks import check, learning_curve
 from autograder.toolkit.framework import (
+    Hints,
     as_array,
+    as_scalar,
+    as_tuple,
     call_student,
     fail,
     for_all,
     gradients,
     had_grad_fn,
+    mlp_parameter_count,
+    nonzero_gradients,
+    parameter_count,
     remote,
     show,
     with_timeout,
 )
+from autograder.toolkit.mdp import describe_mdp, draw_transitions
 
 FOLDER = "06_actor_critic"  # under source/ and release/ (the assignment's id is this module's name)
 CONTRACT = ("ValueNetwork", "q_actor_critic_loss", "mc_advantages", "td_advantages", "gae", "actor_loss",
@@ -58,35 +65,23 @@ def t64(values) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float64), dtype=torch.float64)
 
 
-def scalar(prop: str, text: str, value, what: str = "the loss") -> float:
-    """A 0-dimensional tensor (or number) as a float."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(prop, text, f"{what} as a scalar tensor", f"a tensor of shape {tuple(value.shape)}",
-                 "reduce with .mean() over all entries")
-        return float(value.detach().reshape(()).item())
-    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
-        fail(prop, text, f"{what} as a torch tensor (to call backward on it)", f"{type(value).__name__} "
-             f"{value}", "keep the computation in torch; do not call .item()")
-    fail(prop, text, f"{what} as a scalar tensor", f"{type(value).__name__}: {show(value)}", "return a tensor")
-
-
-def tensor_result(prop: str, text: str, value, shape: tuple, what: str) -> np.ndarray:
-    if not isinstance(value, torch.Tensor):
-        fail(prop, text, f"{what} as a torch tensor of shape {shape}", f"{type(value).__name__}: {show(value)}",
-             "return a torch tensor")
-    return as_array(prop, text, value.detach().cpu().numpy(), shape=shape, what=what)
+# What a failure of as_scalar advises about a loss: it must stay a torch tensor, to call backward on it.
+HINTS = Hints(type="return a tensor, not a number: keep the computation in torch (no .item()) so that backward "
+              "can be called on it", size="reduce with .mean() over all entries")
 
 
 def loss_coefficients(prop: str, text: str, loss_fn: Callable, log_probs: np.ndarray) -> np.ndarray:
     """d loss / d log_probs[i] for a loss that is linear in the log-probabilities, read off exactly from loss
     values: c_i = L(log_probs + e_i) - L(log_probs)."""
-    base = scalar(prop, text, call_student(prop, text, loss_fn, t64(log_probs)))
+    base = as_scalar(prop, text, call_student(prop, text, loss_fn, t64(log_probs)), "the loss", tensor=True,
+                     hints=HINTS)
     coefficients = np.zeros(len(log_probs))
     for i in range(len(log_probs)):
         shifted = log_probs.copy()
         shifted[i] += 1.0
-        coefficients[i] = scalar(prop, text, call_student(prop, text, loss_fn, t64(shifted))) - base
+        loss = as_scalar(prop, text, call_student(prop, text, loss_fn, t64(shifted)), "the loss", tensor=True,
+                         hints=HINTS)
+        coefficients[i] = loss - base
     return coefficients
 
 
@@ -102,20 +97,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return pi / pi.sum()
 
 
-def mlp_parameter_count(obs_dim: int, hidden_sizes: tuple) -> int:
-    sizes = [obs_dim, *hidden_sizes, 1]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-
-
 def grads_of(prop: str, text: str, module) -> dict:
     try:
         return gradients(module)
     except Exception as error:  # noqa: BLE001 - the student's object may not be a torch module
         fail(prop, text, "a torch.nn.Module", f"{type(error).__name__}: {error}", "subclass torch.nn.Module")
-
-
-def grad_norm(grads: dict) -> float:
-    return float(sum(0.0 if g is None else float(torch.as_tensor(g).abs().sum()) for g in grads.values()))
 
 
 def make_value_net(prop: str, ValueNetwork, obs_dim: int, hidden_sizes: tuple = (16,)):  # noqa: N803
@@ -126,7 +112,7 @@ def make_value_net(prop: str, ValueNetwork, obs_dim: int, hidden_sizes: tuple = 
 
 def net_output(prop: str, text: str, net, obs: torch.Tensor) -> torch.Tensor:
     out = call_student(prop, text, net, obs)
-    tensor_result(prop, text, out, (obs.shape[0],), "values, one per observation")
+    as_array(prop, text, out, shape=(obs.shape[0],), what="values, one per observation", tensor=True)
     return out
 
 
@@ -145,13 +131,13 @@ def check_value_network(ValueNetwork) -> str:  # noqa: N803 - the contract's cla
         hidden = (64,) if hidden is None else hidden
         obs = torch.randn(7, obs_dim, generator=generator)
         out = call_student(prop, text + " applied to a batch of 7 observations", net, obs)
-        tensor_result(prop, text + " on obs of shape (7, obs_dim)", out, (7,), "values of shape (7,)")
+        as_array(prop, text + " on obs of shape (7, obs_dim)", out, shape=(7,), what="values of shape (7,)",
+                 tensor=True)
         grid = call_student(prop, text, net, torch.randn(3, 2, obs_dim, generator=generator))
-        tensor_result(prop, text + " on obs of shape (3, 2, obs_dim) (a rollout: steps x envs)", grid, (3, 2),
-                      "values of shape (3, 2)")
-        state = call_student(prop, text, net.state_dict)
-        count = sum(int(np.prod(np.shape(v))) for v in state.values())
-        expected = mlp_parameter_count(obs_dim, hidden)
+        as_array(prop, text + " on obs of shape (3, 2, obs_dim) (a rollout: steps x envs)", grid, shape=(3, 2),
+                 what="values of shape (3, 2)", tensor=True)
+        count = parameter_count(prop, text, net)
+        expected = mlp_parameter_count([obs_dim, *hidden, 1])
         if count != expected:
             fail(prop, text, f"{expected} parameters (Linear layers with biases: {obs_dim} -> "
                  f"{' -> '.join(map(str, hidden))}{' -> ' if hidden else ''}1)", f"{count} parameters",
@@ -197,7 +183,7 @@ def describe_state(logits, q, baseline) -> str:
 def a2c_actor(mc_advantages: Callable, actor_loss: Callable, prop: str, text: str, q: np.ndarray,
               baseline: float) -> Callable:
     advantages = call_student(prop, text, mc_advantages, t64(q), t64(np.full(len(q), baseline)))
-    tensor_result(prop, text, advantages, (len(q),), "advantages, one per sample")
+    as_array(prop, text, advantages, shape=(len(q),), what="advantages, one per sample", tensor=True)
     entropy = t64(np.zeros(len(q)))
     return lambda log_probs: actor_loss(log_probs, advantages, entropy, 0.0)
 
@@ -265,14 +251,7 @@ def check_slides_baseline_example(q_actor_critic_loss: Callable, mc_advantages: 
 def mdp_with_policy(draw):
     """P[s][a] = [(prob, next_state, reward, terminated), ...], a stochastic policy pi[s, a], and gamma."""
     n_states, n_actions = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    P = {}
-    for state in range(n_states):
-        P[state] = {}
-        for action in range(n_actions):
-            n_outcomes = draw(st.integers(1, 3))
-            weights = draw(st.lists(st.integers(1, 4), min_size=n_outcomes, max_size=n_outcomes))
-            P[state][action] = [(w / sum(weights), draw(st.integers(0, n_states - 1)),
-                                 draw(st.integers(-6, 6)) / 2, draw(st.booleans())) for w in weights]
+    P = draw_transitions(draw, n_states, n_actions, max_reward=3)
     logits = np.array(draw(st.lists(st.integers(-3, 3), min_size=n_states * n_actions,
                                     max_size=n_states * n_actions)), dtype=float).reshape(n_states, n_actions)
     pi = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -300,13 +279,6 @@ def exact_values(P, pi: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarra
     return V, Q
 
 
-def describe_mdp(P, pi, gamma) -> str:
-    lines = [f"gamma={gamma}, pi={show(np.round(pi, 4))}".replace("\n", " "), "P = {"]
-    for state, actions in P.items():
-        lines.append(f"  {state}: {{" + ", ".join(f"{a}: {outs}" for a, outs in actions.items()) + "},")
-    return "\n            ".join(lines) + "}"
-
-
 @check("mdp_advantages")
 def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> str:
     """With exact V^pi and Q^pi: E_a~pi[A(s, a)] = 0 and E_s'[TD advantage | s, a] = Q(s, a) - V(s)."""
@@ -315,13 +287,14 @@ def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> st
 
     def body(case):
         P, pi, gamma = case
-        text = describe_mdp(P, pi, gamma)
+        text = describe_mdp(P, gamma, pi)
         V, Q = exact_values(P, pi, gamma)
         n_states, n_actions = pi.shape
         states = np.repeat(np.arange(n_states), n_actions)
         advantages = call_student(prop, text, mc_advantages, t64(Q.reshape(-1)), t64(V[states]))
-        advantages = tensor_result(prop, "mc_advantages(returns=Q(s,a), values=V(s)) on " + text, advantages,
-                                   (n_states * n_actions,), "advantages").reshape(n_states, n_actions)
+        advantages = as_array(prop, "mc_advantages(returns=Q(s,a), values=V(s)) on " + text, advantages,
+                              shape=(n_states * n_actions,), what="advantages", tensor=True)
+        advantages = advantages.reshape(n_states, n_actions)
         mean_advantage = (pi * advantages).sum(axis=1)
         if not np.allclose(mean_advantage, 0.0, atol=1e-4):
             fail(prop, "mc_advantages(returns=Q^pi(s,a), values=V^pi(s)) for every (s, a) of " + text,
@@ -335,7 +308,7 @@ def check_mdp_advantages(mc_advantages: Callable, td_advantages: Callable) -> st
         terminated = t64([float(term) for *_, term in rows])
         td_text = "td_advantages(r, V(s), V(s'), terminated, gamma) for every outcome of " + text
         td = call_student(prop, td_text, td_advantages, rewards, values, next_values, terminated, gamma)
-        td = tensor_result(prop, td_text, td, (len(rows),), "TD advantages")
+        td = as_array(prop, td_text, td, shape=(len(rows),), what="TD advantages", tensor=True)
         expected_td = np.zeros((n_states, n_actions))
         for (s, a, prob, *_), delta in zip(rows, td, strict=True):
             expected_td[s, a] += prob * delta
@@ -422,10 +395,10 @@ def run_gae(prop: str, gae: Callable, case) -> tuple[np.ndarray, np.ndarray, str
     text = describe_rollout(*case)
     result = call_student(prop, text, gae, t64(rewards), t64(values), t64(last_values), t64(terminated),
                           t64(truncated), gamma, lam)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (advantages, returns)", type(result).__name__, "return advantages, returns")
-    advantages = tensor_result(prop, text, result[0], rewards.shape, "advantages of shape (steps, n_envs)")
-    returns = tensor_result(prop, text, result[1], rewards.shape, "returns of shape (steps, n_envs)")
+    result = as_tuple(prop, text, result, ("advantages", "returns"))
+    advantages = as_array(prop, text, result[0], shape=rewards.shape, what="advantages of shape (steps, n_envs)",
+                          tensor=True)
+    returns = as_array(prop, text, result[1], shape=rewards.shape, what="returns of shape (steps, n_envs)", tensor=True)
     if not np.allclose(returns, advantages + values, atol=1e-4):
         fail(prop, text, f"returns = advantages + values = {show(advantages + values)}", show(returns),
              "the critic's targets are the advantages plus the values the advantages were computed from")
@@ -517,9 +490,9 @@ def check_actor_loss_value(actor_loss: Callable) -> str:
         for shape in ((len(log_probs),), (1, len(log_probs))):
             text = (f"log_probs={show(log_probs.reshape(shape))}, advantages={show(advantages.reshape(shape))}, "
                     f"entropy={show(entropy.reshape(shape))}, entropy_coef={coef}")
-            got = scalar(prop, text, call_student(prop, text, actor_loss, t64(log_probs.reshape(shape)),
-                                                  t64(advantages.reshape(shape)), t64(entropy.reshape(shape)),
-                                                  coef))
+            got = as_scalar(prop, text, call_student(prop, text, actor_loss, t64(log_probs.reshape(shape)),
+                                                     t64(advantages.reshape(shape)), t64(entropy.reshape(shape)),
+                                                     coef), "the loss", tensor=True, hints=HINTS)
             expected = -np.mean(log_probs * advantages) - coef * np.mean(entropy)
             if not np.isclose(got, expected, atol=1e-5):
                 fail(prop, text, f"{expected:.6g}", f"{got:.6g}", "minimise the negative of the advantage-"
@@ -553,18 +526,18 @@ def check_actor_loss_no_critic_gradient(actor_loss: Callable, ValueNetwork) -> s
     log_probs = net_output(prop, text, actor, PROBE_BATCH)
     advantages = net_output(prop, text, critic, PROBE_BATCH)
     loss = call_student(prop, text, actor_loss, log_probs, advantages, torch.zeros(6), 0.01)
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     if not had_grad_fn(loss):
         fail(prop, text, "a loss attached to the actor's graph", "a detached tensor",
              "compute the loss with torch operations on log_probs; do not detach log_probs")
     call_student(prop, text, remote(loss).backward)
     critic_grads = grads_of(prop, text, critic)
-    leaked = [name for name, g in critic_grads.items() if g is not None and float(torch.as_tensor(g).abs().sum())]
+    leaked = nonzero_gradients(critic_grads)
     if leaked:
         fail(prop, text, "no gradient in the critic's parameters", f"gradients in {leaked}",
              "use advantages.detach(): the advantages are fixed weights for the actor, the critic is trained "
              "only by the critic loss")
-    if grad_norm(grads_of(prop, text, actor)) == 0.0:
+    if not nonzero_gradients(grads_of(prop, text, actor)):
         fail(prop, text, "a gradient in the actor's parameters", "none", "the loss must depend on log_probs")
     return "critic gradient 0, actor gradient > 0"
 
@@ -582,7 +555,7 @@ def check_entropy_bonus_sign(actor_loss: Callable, ValueNetwork) -> str:  # noqa
     log_probs = torch.tensor([-0.1, -0.5, -1.2, -0.3, -2.0, -0.7])
     advantages = torch.tensor([1.0, -0.5, 0.3, 2.0, -1.0, 0.1])
     loss = call_student(prop, text, actor_loss, log_probs, advantages, entropy, coef)
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
     got = grads_of(prop, text, entropy_net)
     call_student(prop, text, entropy_net.zero_grad)
@@ -608,7 +581,8 @@ def check_critic_loss(critic_loss: Callable, ValueNetwork) -> str:  # noqa: N803
     def body(case):
         values, targets, *_ = case
         text = f"values={show(values)}, targets={show(targets)}"
-        got = scalar(prop, text, call_student(prop, text, critic_loss, t64(values), t64(targets)))
+        got = as_scalar(prop, text, call_student(prop, text, critic_loss, t64(values), t64(targets)), "the loss",
+                        tensor=True, hints=HINTS)
         expected = float(np.mean((values - targets) ** 2))
         if not np.isclose(got, expected, atol=1e-5):
             fail(prop, text, f"{expected:.6g}", f"{got:.6g}", "the mean squared error over all entries")
@@ -620,12 +594,12 @@ def check_critic_loss(critic_loss: Callable, ValueNetwork) -> str:  # noqa: N803
     values = net_output(prop, text, critic, PROBE_BATCH)
     targets = net_output(prop, text, target_net, PROBE_BATCH.flip(0) * 2.0)
     loss = call_student(prop, text, critic_loss, values, targets)
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
-    if grad_norm(grads_of(prop, text, target_net)) != 0.0:
+    if nonzero_gradients(grads_of(prop, text, target_net)):
         fail(prop, text, "no gradient through the targets", "the targets' network got a gradient",
              "use targets.detach(): the TD target is a fixed regression target (semi-gradient)")
-    if grad_norm(grads_of(prop, text, critic)) == 0.0:
+    if not nonzero_gradients(grads_of(prop, text, critic)):
         fail(prop, text, "a gradient in the critic", "none", "the loss must depend on values")
     return "40 batches + gradient test"
 
@@ -638,7 +612,8 @@ def check_q_actor_critic_loss(q_actor_critic_loss: Callable, ValueNetwork) -> st
     def body(case):
         log_probs, q_values, *_ = case
         text = f"log_probs={show(log_probs)}, q_values={show(q_values)}"
-        got = scalar(prop, text, call_student(prop, text, q_actor_critic_loss, t64(log_probs), t64(q_values)))
+        got = as_scalar(prop, text, call_student(prop, text, q_actor_critic_loss, t64(log_probs), t64(q_values)),
+                        "the loss", tensor=True, hints=HINTS)
         expected = float(-np.mean(log_probs * q_values))
         if not np.isclose(got, expected, atol=1e-5):
             fail(prop, text, f"{expected:.6g}", f"{got:.6g}", "the mean over the batch of -log_prob * Q")
@@ -649,9 +624,9 @@ def check_q_actor_critic_loss(q_actor_critic_loss: Callable, ValueNetwork) -> st
             "their graphs); then loss.backward()")
     loss = call_student(prop, text, q_actor_critic_loss, net_output(prop, text, actor, PROBE_BATCH),
                         net_output(prop, text, critic, PROBE_BATCH))
-    scalar(prop, text, loss)
+    as_scalar(prop, text, loss, "the loss", tensor=True, hints=HINTS)
     call_student(prop, text, remote(loss).backward)
-    if grad_norm(grads_of(prop, text, critic)) != 0.0:
+    if nonzero_gradients(grads_of(prop, text, critic)):
         fail(prop, text, "no gradient in the Q-critic", "the critic got a gradient",
              "use q_values.detach(): the critic is trained by its own TD loss")
     return "40 batches + gradient test"
@@ -665,10 +640,7 @@ def run_training(prop: str, train: Callable, n_envs: int, total_steps: int, conf
     shown = {k: v for k, v in config.items() if k != "env_id"}
     text = f"train_a2c(n_envs={n_envs}, total_steps={total_steps}, config={shown} on {env_name}, seed={seed})"
     result = call_student(prop, text, with_timeout(train, timeout), n_envs, total_steps, config, seed)
-    if not isinstance(result, tuple) or len(result) != 3:
-        fail(prop, text, "a tuple (policy, value_net, episode_returns)", type(result).__name__,
-             "return policy, value_net, episode_returns")
-    policy, value_net, returns = result
+    policy, value_net, returns = as_tuple(prop, text, result, ("policy", "value_net", "episode_returns"))
     returns = as_array(prop, text, returns, what="episode_returns")
     if returns.ndim != 1:
         fail(prop, text, "a 1-D array of episode returns", f"shape {returns.shape}", "one entry per episode")
@@ -677,8 +649,8 @@ def run_training(prop: str, train: Callable, n_envs: int, total_steps: int, conf
 
 def policy_logits(prop: str, text: str, policy, obs: np.ndarray) -> np.ndarray:
     logits = call_student(prop, text, policy, torch.as_tensor(obs, dtype=torch.float32))
-    return tensor_result(prop, text + f"; policy(obs of shape {obs.shape})", logits, (obs.shape[0], 2),
-                         "logits of shape (batch, n_actions)")
+    return as_array(prop, text + f"; policy(obs of shape {obs.shape})", logits, shape=(obs.shape[0], 2),
+                    what="logits of shape (batch, n_actions)", tensor=True)
 
 
 @check("train_a2c_interface")
@@ -692,8 +664,9 @@ def check_train_a2c_interface(train_a2c: Callable) -> str:
     for _ in range(2):
         policy, value_net, returns, text = run_training(prop, train_a2c, 2, 1024, config, 3, 120.0)
         logits = policy_logits(prop, text, policy, obs)
-        values = tensor_result(prop, text + "; value_net(obs of shape (5, 4))",
-                               call_student(prop, text, value_net, torch.as_tensor(obs)), (5,), "values")
+        values = as_array(prop, text + "; value_net(obs of shape (5, 4))",
+                          call_student(prop, text, value_net, torch.as_tensor(obs)), shape=(5,), what="values",
+                          tensor=True)
         if len(returns) < 5 or np.any(returns < 1) or np.any(returns > 500) or np.any(returns != np.round(returns)):
             fail(prop, text, "the undiscounted return of every finished episode (CartPole: whole numbers in "
                  "[1, 500], about 40 episodes in 1024 steps of a random policy)", show(returns),
@@ -723,8 +696,8 @@ def check_critic_probe_values(train_a2c: Callable) -> str:
              "truncated=True), and the autoreset step after it must be left out")):
         config = {**PROBE_CONFIG, "env_id": env_id}
         _, value_net, _, text = run_training(prop, train_a2c, 4, PROBE_STEPS, config, 11, 120.0, name)
-        value = tensor_result(prop, text, call_student(prop, text, value_net, torch.as_tensor(PROBE_OBS[None])),
-                              (1,), "a value")[0]
+        value = as_array(prop, text, call_student(prop, text, value_net, torch.as_tensor(PROBE_OBS[None])),
+                         shape=(1,), what="a value", tensor=True)[0]
         if abs(value - truth) > 0.1:
             fail(prop, text, f"V(probe obs) = {truth} +- 0.1", f"{value:.4f}", hint)
         found.append(f"{value:.3f}")

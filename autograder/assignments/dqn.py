@@ -20,8 +20,26 @@ from scipy import stats
 
 from autograder.toolkit.checks import check, learning_curve
 from autograder.toolkit.codec import Fixture
-from autograder.toolkit.framework import call_student, fail, for_all, gradients, had_grad_fn, remote, show, with_timeout
-from autograder.toolkit.remote import StudentFunction
+from autograder.toolkit.framework import (
+    Hints,
+    as_argument,
+    as_array,
+    as_number,
+    as_tuple,
+    call_student,
+    fail,
+    for_all,
+    gradients,
+    had_grad_fn,
+    mlp_parameter_count,
+    nonzero_gradients,
+    parameter_count,
+    remote,
+    require_tensor,
+    show,
+    with_timeout,
+)
+from autograder.toolkit.remote import type_name
 from rlir.evaluation import evaluate_policy
 
 FOLDER = "02_dqn"  # under source/ and release/ (the assignment's id is this module's name)
@@ -56,27 +74,9 @@ def reference_net(obs_dim: int, n_actions: int, seed: int, hidden: int = 8) -> F
     return Fixture("autograder.assignments.fixtures.dqn.reference_q_net", (obs_dim, n_actions, hidden, seed), {})
 
 
-def as_argument(function: Callable, recipe: Fixture) -> Any:
-    """What to pass to ``function`` for ``recipe``: the recipe itself when it goes to the sandbox (it is
-    built there), else the object built here (in the student's own kernel)."""
-    return recipe if isinstance(function, StudentFunction) else recipe.build()
-
-
-def numbers(prop: str, text: str, value: Any, shape: tuple | None = None, what: str = "the result") -> np.ndarray:
-    """A returned tensor (or array) as a float64 NumPy array, with shape and finiteness checked."""
-    if isinstance(value, torch.Tensor):
-        array = value.detach().cpu().numpy().astype(float)
-    else:
-        try:
-            array = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            fail(prop, text, f"{what} as a tensor", f"{type(value).__name__}: {show(value)}", "return a torch tensor")
-    if shape is not None and array.shape != shape:
-        fail(prop, text, f"{what} with shape {shape}", f"shape {array.shape}",
-             "keep one value per transition: reduce over the action axis (dim=1) only")
-    if not np.all(np.isfinite(array)):
-        fail(prop, text, f"{what} with finite numbers", array, "look for a division by zero or an overflow")
-    return array
+# What a failure of as_array advises here: the networks, targets and batches are torch tensors.
+HINTS = Hints(type="return a torch tensor", shape="keep one value per transition: reduce over the action axis (dim=1) "
+              "only")
 
 
 def q_values(recipe: Fixture, obs: torch.Tensor) -> np.ndarray:
@@ -112,16 +112,10 @@ def bellman(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float, next_
 # ---------------------------------------------------------------------------------------------------------
 # Networks
 # ---------------------------------------------------------------------------------------------------------
-def mlp_parameter_count(obs_dim: int, n_actions: int, hidden_sizes: tuple) -> int:
-    sizes = [obs_dim, *hidden_sizes, n_actions]
-    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-
-
 def forward(prop: str, text: str, net: Any, obs: torch.Tensor, n_actions: int) -> torch.Tensor:
     out = call_student(prop, text, net, obs)
-    if not isinstance(out, torch.Tensor):
-        fail(prop, text, "a tensor of Q-values", f"{type(out).__name__}", "forward must return a tensor")
-    numbers(prop, text, out, (obs.shape[0], n_actions), "Q-values (batch, n_actions)")
+    require_tensor(prop, text, out, what="the Q-values", hint="forward must return a tensor")
+    as_array(prop, text, out, shape=(obs.shape[0], n_actions), what="Q-values (batch, n_actions)", hints=HINTS)
     return out
 
 
@@ -141,13 +135,13 @@ def check_q_network(QNetwork: Callable) -> str:
             fail(prop, text, "Q-values attached to the autograd graph", "a tensor without grad_fn",
                  "do not wrap forward in torch.no_grad() or call .detach(): the loss needs the gradient")
         single = forward(prop, text + " (the first row alone)", net, obs[:1], n_actions)
-        if not np.allclose(numbers(prop, text, single), numbers(prop, text, out)[:1], atol=1e-5):
+        single, batch = as_array(prop, text, single, hints=HINTS), as_array(prop, text, out, hints=HINTS)
+        if not np.allclose(single, batch[:1], atol=1e-5):
             fail(prop, text, "row 0 of the batch equals the network applied to row 0 alone",
-                 f"{show(numbers(prop, text, out)[0])} vs {show(numbers(prop, text, single)[0])}",
+                 f"{show(batch[0])} vs {show(single[0])}",
                  "every observation is processed independently (no batch statistics, no mixing of rows)")
-        state = call_student(prop, text, net.state_dict)
-        count = int(sum(np.asarray(v.shape).prod() for v in state.values()))
-        expected = mlp_parameter_count(obs_dim, n_actions, hidden)
+        count = parameter_count(prop, text, net)
+        expected = mlp_parameter_count([obs_dim, *hidden, n_actions])
         if count != expected:
             fail(prop, text, f"{expected} parameters (Linear layers {[obs_dim, *hidden, n_actions]})",
                  f"{count} parameters", "build one nn.Linear per consecutive pair of sizes in "
@@ -156,7 +150,8 @@ def check_q_network(QNetwork: Callable) -> str:
 
 
 def dueling_parts(prop: str, text: str, net: Any, obs: torch.Tensor, n_actions: int):
-    q = numbers(prop, text, forward(prop, text, net, obs, n_actions), (obs.shape[0], n_actions), "Q")
+    q = as_array(prop, text, forward(prop, text, net, obs, n_actions), shape=(obs.shape[0], n_actions), what="Q",
+                 hints=HINTS)
     try:
         features = call_student(prop, text, net.features, obs)
         value = call_student(prop, text, net.value_head, features)
@@ -164,7 +159,7 @@ def dueling_parts(prop: str, text: str, net: Any, obs: torch.Tensor, n_actions: 
         fail(prop, text, "attributes features, value_head and advantage_head", str(error),
              "name the shared trunk `features`, the value head `value_head` and the advantage head "
              "`advantage_head`, as the notebook says")
-    value = numbers(prop, text, value, what="value_head(features(obs))").reshape(-1)
+    value = as_array(prop, text, value, what="value_head(features(obs))", hints=HINTS).reshape(-1)
     if value.shape != (obs.shape[0],):
         fail(prop, text, f"V(s) with {obs.shape[0]} values", f"shape {value.shape}",
              "value_head maps the features to ONE number per state: nn.Linear(hidden, 1)")
@@ -197,8 +192,8 @@ def check_dueling_advantage_shift(DuelingQNetwork: Callable) -> str:
     obs = torch.randn(5, 4, generator=gen)
     text = "DuelingQNetwork(4, 3, hidden_sizes=(32, 32)), 5 random observations, c = 2.5"
     net = call_student(prop, text, DuelingQNetwork, 4, 3, (32, 32))
-    before = numbers(prop, text, forward(prop, text, net, obs, 3))
-    state = {key: torch.tensor(numbers(prop, text, value), dtype=torch.float32)
+    before = as_array(prop, text, forward(prop, text, net, obs, 3), hints=HINTS)
+    state = {key: torch.tensor(as_array(prop, text, value, hints=HINTS), dtype=torch.float32)
              for key, value in call_student(prop, text, net.state_dict).items()}
     for head in ("advantage_head.bias", "value_head.bias"):
         if head not in state:
@@ -208,7 +203,7 @@ def check_dueling_advantage_shift(DuelingQNetwork: Callable) -> str:
         changed = dict(state)
         changed[head] = state[head] + 2.5
         call_student(prop, text, net.load_state_dict, changed)
-        after = numbers(prop, text, forward(prop, text, net, obs, 3))
+        after = as_array(prop, text, forward(prop, text, net, obs, 3), hints=HINTS)
         call_student(prop, text, net.load_state_dict, state)
         if not np.allclose(after, before + shift, atol=1e-5):
             hint = ("Q must not depend on the level of the advantages: subtract their mean over actions"
@@ -235,19 +230,17 @@ def sampled_ids(prop: str, text: str, batch: Any, batch_size: int, obs_dim: int 
     """The ids of a sampled batch, after checking its type, shapes, dtypes and that rows are whole transitions."""
     fields = getattr(batch, "_fields", None)
     if fields is None or tuple(fields) != BATCH_FIELDS:
-        fail(prop, text, f"a named tuple with fields {BATCH_FIELDS}", f"{type(batch).__name__} {show(fields)}",
+        fail(prop, text, f"a named tuple with fields {BATCH_FIELDS}", f"{type_name(batch)} {show(fields)}",
              "collections.namedtuple('Batch', 'obs actions rewards next_obs terminated')")
     for name in BATCH_FIELDS:
-        if not isinstance(getattr(batch, name), torch.Tensor):
-            fail(prop, text, f"batch.{name} as a torch tensor", type(getattr(batch, name)).__name__,
-                 "convert with torch.as_tensor")
+        require_tensor(prop, text, getattr(batch, name), what=f"batch.{name}", hint="convert with torch.as_tensor")
     if batch.actions.dtype != torch.int64:
         fail(prop, text, "batch.actions of dtype torch.int64", str(batch.actions.dtype), "gather needs int64 indices")
     for name in ("obs", "rewards", "next_obs", "terminated"):
         if getattr(batch, name).dtype != torch.float32:
             fail(prop, text, f"batch.{name} of dtype torch.float32", str(getattr(batch, name).dtype),
                  "store observations, rewards and terminated flags as float32")
-    obs = numbers(prop, text, batch.obs, (batch_size, obs_dim), "batch.obs")
+    obs = as_array(prop, text, batch.obs, shape=(batch_size, obs_dim), what="batch.obs", hints=HINTS)
     ids = obs[:, 0]
     if np.any(ids < 1):
         fail(prop, text, "only transitions that were added", f"observation rows {show(obs[ids < 1][:3])}",
@@ -257,11 +250,11 @@ def sampled_ids(prop: str, text: str, batch: Any, batch_size: int, obs_dim: int 
     checks = (("actions", [e[1] for e in expected]), ("rewards", [e[2] for e in expected]),
               ("terminated", [float(e[4]) for e in expected]))
     for name, values in checks:
-        got = numbers(prop, text, getattr(batch, name), (batch_size,), f"batch.{name}")
+        got = as_array(prop, text, getattr(batch, name), shape=(batch_size,), what=f"batch.{name}", hints=HINTS)
         if not np.allclose(got, values):
             fail(prop, text, f"batch.{name} = {show(np.asarray(values, float))} for the sampled observations",
                  show(got), "use the same indices for every field, so each row is one whole transition")
-    next_obs = numbers(prop, text, batch.next_obs, (batch_size, obs_dim), "batch.next_obs")
+    next_obs = as_array(prop, text, batch.next_obs, shape=(batch_size, obs_dim), what="batch.next_obs", hints=HINTS)
     if not np.allclose(next_obs, obs + 0.5):
         fail(prop, text, "next_obs of the same transition as obs", show(next_obs[:3]), "store next_obs at the same "
              "index as obs")
@@ -334,12 +327,10 @@ def per_probabilities(priorities: np.ndarray, alpha: float) -> np.ndarray:
 
 def per_batch(prop: str, text: str, result: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """(slot indices, weights) of one PER sample, after checking the batch and that it matches the indices."""
-    if not isinstance(result, tuple) or len(result) != 3:
-        fail(prop, text, "a tuple (batch, indices, weights)", type(result).__name__, "return batch, indices, weights")
-    batch, indices, weights = result
+    batch, indices, weights = as_tuple(prop, text, result, ("batch", "indices", "weights"))
     ids = sampled_ids(prop, text, batch, batch_size)
-    indices = numbers(prop, text, indices, (batch_size,), "indices").astype(int)
-    weights = numbers(prop, text, weights, (batch_size,), "weights")
+    indices = as_array(prop, text, indices, shape=(batch_size,), what="indices", hints=HINTS).astype(int)
+    weights = as_array(prop, text, weights, shape=(batch_size,), what="weights", hints=HINTS)
     if not np.array_equal(ids - 1, indices):  # transition i (1-based, fewer than capacity) sits in slot i - 1
         fail(prop, text, f"indices of the sampled transitions {show(ids - 1)}", show(indices),
              "return the buffer slots the batch was read from: update_priorities needs them")
@@ -484,10 +475,9 @@ def check_linear_schedule(linear_schedule: Callable) -> str:
         text = f"step={step}, start={start}, end={end}, duration={duration}"
         got = call_student(prop, text, linear_schedule, step, start, end, duration)
         expected = start + (end - start) * min(1.0, step / duration)
-        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
-            fail(prop, text, "a float", f"{type(got).__name__}: {show(got)}", "return float(...)")
-        if not np.isclose(float(got), expected, atol=1e-9):
-            fail(prop, text, expected, float(got), "start + (end - start) * min(1, step / duration)")
+        got = as_number(prop, text, got, what="a float", hint="return float(...)")
+        if not np.isclose(got, expected, atol=1e-9):
+            fail(prop, text, expected, got, "start + (end - start) * min(1, step / duration)")
 
     for_all(cases(), body, max_examples=80)
     return "80 examples"
@@ -497,13 +487,11 @@ def check_linear_schedule(linear_schedule: Callable) -> str:
 # Targets, loss, gradients
 # ---------------------------------------------------------------------------------------------------------
 def student_targets(prop: str, text: str, function: Callable, *args) -> np.ndarray:
-    targets = call_student(prop, text, function, *args)
-    if not isinstance(targets, torch.Tensor):
-        fail(prop, text, "a tensor of targets", type(targets).__name__, "return a torch tensor")
+    targets = require_tensor(prop, text, call_student(prop, text, function, *args), what="the targets")
     if had_grad_fn(targets) or targets.requires_grad:
         fail(prop, text, "targets without gradient (no grad_fn, requires_grad=False)", "a tensor attached to the "
              "graph", "compute targets inside torch.no_grad() (or .detach() them): the target is a fixed label")
-    return numbers(prop, text, targets, (8,), "targets")
+    return as_array(prop, text, targets, shape=(8,), what="targets", hints=HINTS)
 
 
 @check("dqn_targets")
@@ -591,6 +579,9 @@ def check_double_dqn_never_exceeds_dqn(double_dqn_targets: Callable) -> str:
     return "20 examples"
 
 
+LOSS_HINTS = Hints(type="reduce with .mean() to a scalar tensor", shape="reduce with .mean() to a scalar tensor")
+
+
 def huber(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) <= 1, 0.5 * x**2, np.abs(x) - 0.5)
 
@@ -618,21 +609,19 @@ def check_td_loss(td_loss: Callable) -> str:
             args = (as_argument(td_loss, recipe), batch, targets) + (() if w is None else (w,))
             label = text + ("" if w is None else f", weights={show(w.numpy())}")
             loss = call_student(prop, label, td_loss, *args)
-            if not isinstance(loss, torch.Tensor) or loss.numel() != 1 or loss.dim() != 0:
-                fail(prop, label, "a scalar tensor (shape ())", f"{type(loss).__name__} "
-                     f"{show(getattr(loss, 'shape', None))}", "reduce with .mean()")
+            value = float(as_array(prop, label, loss, shape=(), what="the loss (a scalar)", tensor=True,
+                                   hints=LOSS_HINTS))
             if not had_grad_fn(loss):
                 fail(prop, label, "a loss attached to the graph", "no grad_fn", "do not compute Q under no_grad")
             per_sample = huber(errors) * (1.0 if w is None else w.numpy().astype(float))
             expected = float(per_sample.mean())
-            if not np.isclose(float(loss.detach()), expected, rtol=1e-4, atol=1e-5):
+            if not np.isclose(value, expected, rtol=1e-4, atol=1e-5):
                 mse = float((errors**2 * (1.0 if w is None else w.numpy())).mean())
                 hint = ("that is the squared error: use the Huber loss (F.smooth_l1_loss, delta 1)"
-                        if np.isclose(float(loss.detach()), mse, rtol=1e-4) or
-                        np.isclose(float(loss.detach()), mse / 2, rtol=1e-4) else
+                        if np.isclose(value, mse, rtol=1e-4) or np.isclose(value, mse / 2, rtol=1e-4) else
                         "multiply each sample's Huber loss by its weight before taking the mean"
                         if w is not None else "use Q(s, a) of the action taken (gather along dim=1), Huber, mean")
-                fail(prop, label, f"loss {expected:.6g}", f"loss {float(loss.detach()):.6g}", hint)
+                fail(prop, label, f"loss {expected:.6g}", f"loss {value:.6g}", hint)
 
     for_all(target_case(), body, max_examples=10)
     return "10 examples, with and without weights"
@@ -661,11 +650,10 @@ def check_gradient_reaches_only_online_network(QNetwork: Callable, dqn_targets: 
         call_student(prop, text, remote(loss).backward)
         online_grads = call_student(prop, text, gradients, online)
         target_grads = call_student(prop, text, gradients, target)
-        if not online_grads or any(g is None for g in online_grads.values()) or \
-                all(float(torch.as_tensor(g).abs().sum()) == 0 for g in online_grads.values()):
+        if not online_grads or any(g is None for g in online_grads.values()) or not nonzero_gradients(online_grads):
             fail(prop, text, "a gradient on every parameter of the online network", "missing or zero gradients",
                  "compute Q(s, a) with the online network, without no_grad or detach")
-        leaked = [k for k, g in target_grads.items() if g is not None and float(torch.as_tensor(g).abs().sum()) > 0]
+        leaked = nonzero_gradients(target_grads)
         if leaked:
             fail(prop, text, "no gradient on the target network", f"gradients on {leaked}",
                  "compute the targets under torch.no_grad(): the target network is only updated by copying")
@@ -686,11 +674,10 @@ def run_training(prop: str, train: Callable, total_steps: int, config: dict, see
     text = f"train_dqn(gymnasium.make('CartPole-v1'), total_steps={total_steps}, config={config}, seed={seed})"
     env = gym.make("CartPole-v1")
     result = call_student(prop, text, with_timeout(train, timeout), env, total_steps, dict(config), seed)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (online_net, eval_returns)", type(result).__name__, "return online_net, eval_returns")
-    net, returns = result
+    net, returns = as_tuple(prop, text, result, ("online_net", "eval_returns"))
     n_evals = total_steps // config["eval_every"]
-    returns = numbers(prop, text, returns, (n_evals,), f"eval_returns (one per {config['eval_every']} steps)")
+    returns = as_array(prop, text, returns, shape=(n_evals,), hints=HINTS,
+                       what=f"eval_returns (one per {config['eval_every']} steps)")
     return net, returns, text
 
 

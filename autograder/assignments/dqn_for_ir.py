@@ -16,14 +16,17 @@ import gymnasium as gym
 import numpy as np
 import torch
 from hypothesis import strategies as st
-from scipy import stats
 
 import rlir  # noqa: F401  (registers rlir/UserSatisfaction-v0)
 from autograder.toolkit.checks import check, learning_curve
 from autograder.toolkit.framework import (
     CheckFailure,
+    Hints,
     as_array,
+    as_number,
+    as_tuple,
     call_student,
+    expect_frequencies,
     fail,
     for_all,
     repeat_calls,
@@ -84,31 +87,16 @@ def describe(q_values: Any, mask: Any, extra: str = "") -> str:
 
 def as_action(prop: str, text: str, action: Any, n_actions: int) -> int:
     """An int action index in range, or a failure that says what came back instead."""
-    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-        fail(prop, text, "an int action index", f"{type(action).__name__}: {show(action)}",
-             "return int(action), not an array, a tensor, a float or a bool")
-    if not 0 <= int(action) < n_actions:
-        fail(prop, text, f"an action in 0..{n_actions - 1}", int(action), "return an index into q_values")
-    return int(action)
+    action = as_number(prop, text, action, what="an int action index", integer=True,
+                       hint="return int(action), not an array, a tensor, a float or a bool")
+    if not 0 <= action < n_actions:
+        fail(prop, text, f"an action in 0..{n_actions - 1}", action, "return an index into q_values")
+    return action
 
 
 def sample_actions(prop: str, function: Callable, args: tuple, n_actions: int, times: int, text: str) -> np.ndarray:
     actions = call_student(prop, text, repeat_calls, function, times, *args)
     return np.array([as_action(prop, text, a, n_actions) for a in actions])
-
-
-def chi_square_test(prop: str, text: str, actions: np.ndarray, expected: np.ndarray, hint: str) -> None:
-    """Fail if an impossible action occurs, or if the frequencies are off with p < 1e-6."""
-    counts = np.bincount(actions, minlength=len(expected))
-    observed = counts / len(actions)
-    if np.any(counts[expected == 0] > 0):
-        fail(prop, text, f"frequencies {show(expected)}", f"frequencies {show(observed)}", hint)
-    support = expected > 0
-    if support.sum() > 1:
-        p_value = stats.chisquare(counts[support], expected[support] * len(actions)).pvalue
-        if p_value < 1e-6:
-            fail(prop, text, f"frequencies {show(expected)}", f"frequencies {show(observed)} (chi-square p = "
-                 f"{p_value:.1e})", hint)
 
 
 def best_available(q: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -203,7 +191,7 @@ def check_masked_argmax_ties(masked_argmax: Callable) -> str:
             expected = np.zeros(len(q))
             best = best_available(q, mask)
             expected[best] = 1.0 / len(best)
-            chi_square_test(prop, text, actions, expected, hint)
+            expect_frequencies(prop, text, actions, expected, hint)
     return f"{len(TIE_CASES)} cases x numpy/torch x 2000 draws"
 
 
@@ -237,7 +225,7 @@ def check_masked_epsilon_greedy_frequencies(masked_epsilon_greedy: Callable) -> 
         best = best_available(q, mask)
         expected = epsilon * valid / valid.sum()
         expected[best] += (1 - epsilon) / len(best)
-        chi_square_test(prop, text, actions, expected, hint)
+        expect_frequencies(prop, text, actions, expected, hint)
     return f"{len(EPSILON_CASES)} cases x 4000 draws"
 
 
@@ -260,6 +248,9 @@ def masked_batch(draw):
     return torch.tensor(values), torch.tensor(mask).to(dtype)
 
 
+MAX_HINTS = Hints(type="return the tensor of row maxima (e.g. .max(dim=1).values), not a tuple, an array or a float")
+
+
 @check("masked_max_ignores_masked")
 def check_masked_max_ignores_masked(masked_max: Callable) -> str:
     """Row-wise maximum over the available actions only: a (B,) tensor, whatever the masked values are."""
@@ -269,11 +260,8 @@ def check_masked_max_ignores_masked(masked_max: Callable) -> str:
         q, mask = case
         text = f"q_values=torch.tensor({show(q.numpy())}), mask=torch.tensor({show(mask.numpy())}, dtype={mask.dtype})"
         result = call_student(prop, text, masked_max, q, mask)
-        if not isinstance(result, torch.Tensor):
-            fail(prop, text, "a torch.Tensor of shape (B,)", f"{type(result).__name__}: {show(result)}",
-                 "return the tensor of row maxima (e.g. .max(dim=1).values), not a tuple, an array or a float")
-        values = as_array(prop, text, result.detach().numpy() if result.dtype != torch.bool else result.numpy(),
-                          shape=(q.shape[0],), what="the row maxima")
+        values = as_array(prop, text, result, shape=(q.shape[0],), what="the row maxima", tensor=True,
+                          hints=MAX_HINTS)
         valid = mask.numpy().astype(bool)
         expected = np.where(valid, q.numpy(), -np.inf).max(axis=1)
         if not np.allclose(values, expected, atol=1e-5):
@@ -317,10 +305,7 @@ def run_training(prop: str, train: Callable, total_steps: int, config: dict, see
     env = gym.make(ENV_ID)
     text = f"train_recommender_dqn(gym.make({ENV_ID!r}), total_steps={total_steps}, config={config}, seed={seed})"
     result = call_student(prop, text, with_timeout(train, timeout), env, total_steps, config, seed)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (q_network, episode_returns)", f"{type(result).__name__}: {show(result)}",
-             "return q_network, episode_returns")
-    q_network, returns = result
+    q_network, returns = as_tuple(prop, text, result, ("q_network", "episode_returns"))
     n_episodes = total_steps // HORIZON
     returns = as_array(prop, text, returns, shape=(n_episodes,),
                        what=f"episode_returns (one per completed session: {total_steps} // {HORIZON})")
@@ -332,8 +317,6 @@ def q_values_of(prop: str, text: str, q_network: Any, obs: np.ndarray) -> np.nda
     batch = torch.as_tensor(obs, dtype=torch.float32)
     out = call_student(prop, text + f"; then q_network(a float32 tensor of shape {tuple(batch.shape)})",
                        q_network, batch)
-    if isinstance(out, torch.Tensor):
-        out = out.detach().numpy()
     return as_array(prop, text + "; q_network(observations)", out, shape=(len(obs), N_ITEMS),
                     what="the Q-values (batch, n_items)")
 

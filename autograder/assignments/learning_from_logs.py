@@ -25,7 +25,18 @@ from hypothesis import strategies as st
 import rlir.envs  # noqa: F401  (registers rlir/ContextualRecommendation-v0)
 from autograder.assignments.reinforce_for_ir import held_out_ndcg
 from autograder.toolkit.checks import check, learning_curve
-from autograder.toolkit.framework import as_array, call_student, fail, for_all, show, with_timeout
+from autograder.toolkit.framework import (
+    Hints,
+    as_array,
+    as_number,
+    as_scalar,
+    as_tuple,
+    call_student,
+    fail,
+    for_all,
+    show,
+    with_timeout,
+)
 from rlir.envs.click_model import examination_probabilities, simulate_clicks
 from rlir.envs.ranking import make_splits
 
@@ -131,20 +142,14 @@ def per_round(table: np.ndarray, log: dict) -> np.ndarray:
     return table[log["context"]]
 
 
-def scalar(prop: str, text: str, value: Any, what: str = "the estimate") -> float:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().numpy()
-    array = as_array(prop, text, value, what=what)
-    if array.size != 1:
-        fail(prop, text, f"{what} as one number", f"an array of shape {array.shape}",
-             "average over the rounds of the log to return a single float")
-    return float(array.reshape(()))
+# What a failure of as_scalar advises about an estimate: one float for the whole log.
+HINTS = Hints(type="return a float", size="average over the rounds of the log to return a single float")
 
 
 def estimate(prop: str, text: str, estimator: Callable, log: dict, problem: Problem, *extra: Any,
              model: bool = False) -> float:
     args = (log, per_round(problem.target, log)) + ((per_round(problem.model, log),) if model else ()) + extra
-    return scalar(prop, text, call_student(prop, text, estimator, *args))
+    return as_scalar(prop, text, call_student(prop, text, estimator, *args), "the estimate", hints=HINTS)
 
 
 def log_text(log: dict) -> str:
@@ -216,7 +221,7 @@ def check_ips_unbiased(ips_estimate: Callable) -> str:
     log = env.collect_log(500, seed=3)
     target = env.logging_probs()[log["context"]]
     text = "500 rounds of rlir/ContextualRecommendation-v0's logging policy, target_probs = the logging policy"
-    got = scalar(prop, text, call_student(prop, text, ips_estimate, log, target))
+    got = as_scalar(prop, text, call_student(prop, text, ips_estimate, log, target), "the estimate", hints=HINTS)
     if abs(got - log["reward"].mean()) > 1e-9:
         fail(prop, text, f"mean reward {log['reward'].mean():.6f}", f"{got:.6f}",
              "look the target probability up at the logged action of each round")
@@ -237,7 +242,7 @@ def check_snips_properties(snips_estimate: Callable) -> str:
     for n, k, kind in cases:
         log, target = random_log(rng, n, k, reward_kind=kind)
         text = f"{log_text(log)}, target_probs[i, a]={show(target.round(4))}"
-        got = scalar(prop, text, call_student(prop, text, snips_estimate, log, target))
+        got = as_scalar(prop, text, call_student(prop, text, snips_estimate, log, target), "the estimate", hints=HINTS)
         expected = float(np.average(log["reward"], weights=exact_weights(log, target)))
         if abs(got - expected) > 1e-6 * (1 + abs(expected)):
             fail(prop, text, f"{expected:.6f}", f"{got:.6f}", "divide the sum of w_i r_i by the sum of the "
@@ -249,7 +254,8 @@ def check_snips_properties(snips_estimate: Callable) -> str:
         for scale in (0.25, 8.0):
             scaled = dict(log, propensity=log["propensity"] * scale)
             scaled_text = text + f", every propensity multiplied by {scale}"
-            again = scalar(prop, scaled_text, call_student(prop, scaled_text, snips_estimate, scaled, target))
+            again = as_scalar(prop, scaled_text, call_student(prop, scaled_text, snips_estimate, scaled, target),
+                              "the estimate", hints=HINTS)
             if abs(again - got) > 1e-6 * (1 + abs(got)):
                 fail(prop, scaled_text, f"the same estimate as before, {got:.6f}", f"{again:.6f}",
                      "normalise by the sum of the weights: the common scale then cancels")
@@ -269,7 +275,8 @@ def check_clipped_ips(clipped_ips_estimate: Callable) -> str:
         ips = float(np.mean(weights * log["reward"]))
         for max_weight in (0.5, 1.0, 2.0, float(np.median(weights)), float(weights.max()) + 1.0, 1e9):
             text = f"{log_text(log)}, target_probs[i, a]={show(target.round(4))}, max_weight={max_weight:.4g}"
-            got = scalar(prop, text, call_student(prop, text, clipped_ips_estimate, log, target, max_weight))
+            got = as_scalar(prop, text, call_student(prop, text, clipped_ips_estimate, log, target, max_weight),
+                            "the estimate", hints=HINTS)
             expected = float(np.mean(np.where(weights > max_weight, max_weight, weights) * log["reward"]))
             if got > ips + 1e-9:
                 fail(prop, text, f"at most the unclipped IPS estimate {ips:.6f} (rewards are >= 0)", f"{got:.6f}",
@@ -295,14 +302,15 @@ def check_direct_method(dm_estimate: Callable) -> str:
         log, target = random_log(rng, n, k)
         model = rng.random((n, k)).round(3)
         text = f"{log_text(log)}, target_probs={show(target.round(4))}, reward_model={show(model)}"
-        got = scalar(prop, text, call_student(prop, text, dm_estimate, log, target, model))
+        got = as_scalar(prop, text, call_student(prop, text, dm_estimate, log, target, model), "the estimate",
+                        hints=HINTS)
         expected = float(np.einsum("ia,ia->", target, model) / n)
         if abs(got - expected) > 1e-6 * (1 + abs(expected)):
             fail(prop, text, f"{expected:.6f}", f"{got:.6f}", "for each round sum pi(a|x_i) * q(x_i, a) over ALL "
                  "items a (not only the logged one), then average over the rounds")
         shuffled = dict(log, action=rng.permutation(log["action"]), reward=1.0 - log["reward"])
-        again = scalar(prop, text + ", other actions and rewards",
-                       call_student(prop, text, dm_estimate, shuffled, target, model))
+        again = as_scalar(prop, text + ", other actions and rewards",
+                          call_student(prop, text, dm_estimate, shuffled, target, model), "the estimate", hints=HINTS)
         if abs(again - got) > 1e-9:
             fail(prop, text + ", logged actions and rewards changed", f"the same estimate {got:.6f}",
                  f"{again:.6f}", "the direct method uses only the users and the reward model")
@@ -479,8 +487,6 @@ def policy_table(prop: str, text: str, policy: Any, contexts: np.ndarray, n_item
     with torch.no_grad():
         logits = call_student(prop, text + "; the returned policy on every user's features (C, d)", policy,
                               torch.tensor(contexts, dtype=torch.float32))
-    if isinstance(logits, torch.Tensor):
-        logits = logits.detach().numpy()
     logits = as_array(prop, text, logits, shape=(contexts.shape[0], n_items), what="the logits")
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
@@ -548,9 +554,8 @@ def check_linucb_select(linucb_select: Callable) -> str:
     def body(state) -> None:
         A, b, x, alpha = state
         text = f"A={show(A)}, b={show(b)}, x={show(x)}, alpha={alpha}"
-        got = call_student(prop, text, linucb_select, A.copy(), b.copy(), x.copy(), alpha)
-        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
-            fail(prop, text, "an arm index (int)", f"{type(got).__name__}: {show(got)}", "return int(np.argmax(...))")
+        got = as_number(prop, text, call_student(prop, text, linucb_select, A.copy(), b.copy(), x.copy(), alpha),
+                        what="an arm index (int)", integer=True, hint="return int(np.argmax(...))")
         ucb = upper_confidence_bounds(A, b, x, alpha)
         best = np.flatnonzero(ucb >= ucb.max() - 1e-9 * (1 + abs(ucb.max())))
         if got not in best:
@@ -572,8 +577,7 @@ def check_linucb_update(linucb_update: Callable) -> str:
         action = action % len(A)
         text = f"A={show(A)}, b={show(b)}, x={show(x)}, action={action}, reward={reward}"
         result = call_student(prop, text, linucb_update, A.copy(), b.copy(), x.copy(), action, reward)
-        if not isinstance(result, tuple) or len(result) != 2:
-            fail(prop, text, "a tuple (A, b)", type(result).__name__, "return A, b")
+        result = as_tuple(prop, text, result, ("A", "b"))
         new_A = as_array(prop, text, result[0], shape=A.shape, what="A")
         new_b = as_array(prop, text, result[1], shape=b.shape, what="b")
         expected_A, expected_b = A.copy(), b.copy()

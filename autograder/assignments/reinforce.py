@@ -22,17 +22,23 @@ from hypothesis import strategies as st
 
 from autograder.toolkit.checks import check, learning_curve
 from autograder.toolkit.framework import (
+    Hints,
     as_array,
+    as_tensor,
+    as_tuple,
     call_student,
     fail,
     for_all,
     gradients,
     had_grad_fn,
+    mlp_parameter_count,
+    nonzero_gradients,
+    parameter_count,
     remote,
     show,
     with_timeout,
 )
-from autograder.toolkit.remote import RemoteRef
+from autograder.toolkit.remote import in_student_process, type_name
 from rlir.point_reach import POINT_REACH_ID, optimal_action
 
 FOLDER = "04_reinforce"  # under source/ and release/ (the assignment's id is this module's name)
@@ -62,25 +68,9 @@ TRAIN_TIMEOUT = 240.0
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------------
-def type_name(value: Any) -> str:
-    """The class name of a student object, wherever it lives."""
-    if isinstance(value, RemoteRef):
-        return value.__dict__["_rlir_type"]
-    return type(value).__name__
-
-
-def as_tensor(prop: str, text: str, value: Any, what: str, shape: tuple | None = None) -> torch.Tensor:
-    """A tensor the student returned, checked for type, shape and finite values (as float64, detached)."""
-    if not isinstance(value, torch.Tensor):
-        fail(prop, text, f"{what} as a torch.Tensor", f"{type_name(value)}: {show(value)}",
-             "work with torch tensors throughout (torch.as_tensor(obs, dtype=torch.float32))")
-    tensor = value.detach().to(torch.float64)
-    if shape is not None and tuple(tensor.shape) != tuple(shape):
-        fail(prop, text, f"{what} of shape {tuple(shape)}", f"shape {tuple(tensor.shape)}",
-             "check which dimensions you keep, sum over or broadcast")
-    if not torch.all(torch.isfinite(tensor)):
-        fail(prop, text, f"{what} with finite values", show(tensor.numpy()), "look for log(0) or exp overflow")
-    return tensor
+# What a failure of as_tensor advises here: policies, distributions and losses are torch objects.
+HINTS = Hints(type="work with torch tensors throughout (torch.as_tensor(obs, dtype=torch.float32))",
+              shape="check which dimensions you keep, sum over or broadcast", finite="look for log(0) or exp overflow")
 
 
 def backward(prop: str, text: str, loss: Any) -> None:
@@ -110,7 +100,7 @@ def gradient_step(prop: str, text: str, policy: Any, lr: float) -> None:
 
 def make_policy(prop: str, text: str, cls: Callable, *args: Any) -> Any:
     policy = call_student(prop, text, cls, *args)
-    if not hasattr(policy, "distribution") and not isinstance(policy, RemoteRef):
+    if not hasattr(policy, "distribution") and not in_student_process(policy):
         fail(prop, text, "an object with a distribution(obs) method", type_name(policy),
              "keep the class and method names as given")
     return policy
@@ -141,7 +131,8 @@ def run_returns(prop: str, discounted_returns: Callable, rewards: list, gamma: f
     text = f"rewards={rewards}, gamma={gamma}"
     result = call_student(prop, text, discounted_returns, list(rewards), gamma)
     if not isinstance(result, np.ndarray):
-        fail(prop, text, "a numpy array", f"{type_name(result)}: {show(result)}", "return np.array(...)")
+        fail(prop, text, "the rewards-to-go as a numpy array", f"{type_name(result)}: {show(result)}",
+             "return np.array(...)")
     return as_array(prop, text, result, shape=(len(rewards),), what="the rewards-to-go"), text
 
 
@@ -207,13 +198,14 @@ def check_categorical_policy(CategoricalPolicy: Callable) -> str:
                 f"shape (7, {obs_dim})")
         policy = make_policy(prop, text, CategoricalPolicy, obs_dim, n_actions, hidden)
         dist = distribution(prop, text, policy, obs)
-        probs = as_tensor(prop, text, call_student(prop, text, lambda d=dist: d.probs), "dist.probs",
-                          (7, n_actions))
+        probs = as_tensor(prop, text, call_student(prop, text, lambda d=dist: d.probs), what="dist.probs",
+                          shape=(7, n_actions), hints=HINTS)
         if torch.any(probs < 0) or not torch.allclose(probs.sum(-1), torch.ones(7, dtype=torch.float64), atol=1e-5):
             fail(prop, text, "rows of probabilities summing to 1", probs.numpy(),
                  "return torch.distributions.Categorical(logits=network(obs))")
         log_probs = as_tensor(prop, text + ", then dist.log_prob(actions)",
-                              call_student(prop, text, lambda d=dist, a=actions: d.log_prob(a)), "log_prob", (7,))
+                              call_student(prop, text, lambda d=dist, a=actions: d.log_prob(a)), what="log_prob",
+                              shape=(7,), hints=HINTS)
         expected = torch.log(probs[torch.arange(7), actions])
         if not torch.allclose(log_probs, expected, atol=1e-5):
             fail(prop, text + f", actions={actions.tolist()}", expected.numpy(), log_probs.numpy(),
@@ -224,14 +216,14 @@ def check_categorical_policy(CategoricalPolicy: Callable) -> str:
         single = distribution(prop, text + " (one observation of shape "
                               f"({obs_dim},))", policy, obs[0])
         single_probs = as_tensor(prop, f"distribution(obs[0]) with obs[0] of shape ({obs_dim},)",
-                                 call_student(prop, text, lambda d=single: d.probs), "dist.probs", (n_actions,))
+                                 call_student(prop, text, lambda d=single: d.probs), what="dist.probs",
+                                 shape=(n_actions,), hints=HINTS)
         if not torch.allclose(single_probs, probs[0], atol=1e-5):
             fail(prop, "distribution(obs[0]) vs distribution(obs)[0]", probs[0].numpy(), single_probs.numpy(),
                  "a single observation must give the same probabilities as the same row in a batch")
-    n_params = sum(int(np.prod(value.shape)) for value in
-                   call_student(prop, "CategoricalPolicy(6, 3, hidden_sizes=()).state_dict()",
-                                lambda: make_policy(prop, "", CategoricalPolicy, 6, 3, ()).state_dict()).values())
-    if n_params != 6 * 3 + 3:
+    text = "CategoricalPolicy(6, 3, hidden_sizes=())"
+    n_params = parameter_count(prop, text + ".state_dict()", make_policy(prop, text, CategoricalPolicy, 6, 3, ()))
+    if n_params != mlp_parameter_count([6, 3]):
         fail(prop, "CategoricalPolicy(6, 3, hidden_sizes=())", "a single linear layer: 6 * 3 + 3 = 21 parameters",
              f"{n_params} parameters", "hidden_sizes=() means no hidden layer: logits = W obs + b")
     return "3 architectures, batch and single observation"
@@ -258,7 +250,7 @@ def check_reinforce_loss_value(reinforce_loss: Callable) -> str:
         text = (f"log_probs={show(log_probs.detach().numpy())} (requires_grad=True), "
                 f"returns={show(returns.numpy())}")
         loss = call_student(prop, text, reinforce_loss, log_probs, returns)
-        value = as_tensor(prop, text, loss, "the loss", ())
+        value = as_tensor(prop, text, loss, what="the loss", shape=(), hints=HINTS)
         expected = -float((returns.double() * log_probs.detach().double()).mean())
         if not np.isclose(float(value), expected, rtol=1e-4, atol=1e-5):
             hint = ("minimise the negative: gradient descent on -G log pi is gradient ascent on the return"
@@ -302,12 +294,12 @@ def check_reinforce_loss_gradient(CategoricalPolicy: Callable, reinforce_loss: C
         actions_t = torch.tensor(actions, dtype=torch.int64)
         dist = distribution(prop, text, policy, obs_t)
         log_probs = call_student(prop, text, lambda: dist.log_prob(actions_t))
-        got_lp = as_tensor(prop, text, log_probs, "dist.log_prob(actions)", (n,))
+        got_lp = as_tensor(prop, text, log_probs, what="dist.log_prob(actions)", shape=(n,), hints=HINTS)
         if not np.allclose(got_lp.numpy(), expected_log_pi[np.arange(n), actions], atol=1e-5):
             fail(prop, text, expected_log_pi[np.arange(n), actions], got_lp.numpy(), "the policy's log-probabilities "
                  "must be log softmax(W s + b)[a] (Categorical(logits=...))")
         loss = call_student(prop, text, reinforce_loss, log_probs, torch.tensor(returns, dtype=torch.float32))
-        as_tensor(prop, text, loss, "the loss", ())
+        as_tensor(prop, text, loss, what="the loss", shape=(), hints=HINTS)
         backward(prop, text, loss)
         _, grads = state_and_gradients(prop, text, policy)
         pi = np.exp(expected_log_pi)
@@ -348,14 +340,16 @@ def check_gradient_sign(CategoricalPolicy: Callable, reinforce_loss: Callable) -
                         f"a={action}, G={ret}, one SGD step with lr=0.01")
                 policy = make_policy(prop, text, CategoricalPolicy, obs_dim, n_actions)
                 before = as_tensor(prop, text, call_student(
-                    prop, text, lambda p=policy, o=obs: p.distribution(o).probs), "probs", (1, n_actions))
+                    prop, text, lambda p=policy, o=obs: p.distribution(o).probs), what="probs", shape=(1, n_actions),
+                    hints=HINTS)
                 dist = distribution(prop, text, policy, obs)
                 loss = call_student(prop, text, reinforce_loss, call_student(prop, text, lambda d=dist, a=act:
                                                                            d.log_prob(a)), torch.tensor([ret]))
                 backward(prop, text, loss)
                 gradient_step(prop, text, policy, 0.01)
                 after = as_tensor(prop, text, call_student(
-                    prop, text, lambda p=policy, o=obs: p.distribution(o).probs), "probs", (1, n_actions))
+                    prop, text, lambda p=policy, o=obs: p.distribution(o).probs), what="probs", shape=(1, n_actions),
+                    hints=HINTS)
                 old, new = float(before[0, action]), float(after[0, action])
                 if not (new > old if ret > 0 else new < old):
                     fail(prop, text, f"pi(a|s) {'above' if ret > 0 else 'below'} {old:.6f}", f"{new:.6f}",
@@ -375,8 +369,10 @@ def gaussian_case(prop: str, GaussianPolicy: Callable, obs_dim: int, act_dim: in
             f"{show(actions.numpy())}")
     policy = make_policy(prop, text, GaussianPolicy, obs_dim, act_dim)
     dist = distribution(prop, text, policy, obs)
-    mean = as_tensor(prop, text, call_student(prop, text, lambda: dist.mean), "dist.mean", (batch, act_dim))
-    std = as_tensor(prop, text, call_student(prop, text, lambda: dist.stddev), "dist.stddev", (batch, act_dim))
+    mean = as_tensor(prop, text, call_student(prop, text, lambda: dist.mean), what="dist.mean",
+                     shape=(batch, act_dim), hints=HINTS)
+    std = as_tensor(prop, text, call_student(prop, text, lambda: dist.stddev), what="dist.stddev",
+                    shape=(batch, act_dim), hints=HINTS)
     return policy, dist, obs, actions, mean, std, text
 
 
@@ -395,14 +391,15 @@ def check_gaussian_log_prob(GaussianPolicy: Callable) -> str:
             fail(prop, text, "the same sigma for every state", std.numpy(),
                  "the log standard deviation is one learnable vector (nn.Parameter), not an output of the network")
         got = call_student(prop, text, lambda d=dist, a=actions: d.log_prob(a))
-        got = as_tensor(prop, text + ", dist.log_prob(actions)", got, "log_prob", (batch,))
+        got = as_tensor(prop, text + ", dist.log_prob(actions)", got, what="log_prob", shape=(batch,), hints=HINTS)
         expected = gaussian_log_density(actions.double().numpy(), mean.numpy(), std.numpy())
         if not np.allclose(got.numpy(), expected, rtol=1e-5, atol=1e-4):
             fail(prop, text, expected, got.numpy(), "use a Normal(mean, exp(log_std)) and sum log_prob over the "
                  "last dimension (e.g. torch.distributions.Independent(normal, 1))")
         single = distribution(prop, text + " (a single observation)", policy, obs[0])
         got_one = as_tensor(prop, f"{text}, then distribution(obs[0]).log_prob(actions[0])",
-                            call_student(prop, text, lambda d=single, a=actions[0]: d.log_prob(a)), "log_prob", ())
+                            call_student(prop, text, lambda d=single, a=actions[0]: d.log_prob(a)), what="log_prob",
+                            shape=(), hints=HINTS)
         if not np.isclose(float(got_one), expected[0], rtol=1e-5, atol=1e-4):
             fail(prop, text + ", one observation", expected[0], float(got_one),
                  "a single observation gives a single log-probability (a scalar)")
@@ -432,8 +429,7 @@ def check_gaussian_gradients(GaussianPolicy: Callable) -> str:
                  f"a parameter of {act_dim} entries with gradient {show(expected)}", f"{got}",
                  "make log_std an nn.Parameter (so the optimiser trains it), use sigma = exp(log_std) without "
                  "detaching it")
-        others = [name for name, grad in grads.items() if name not in found and grad is not None
-                  and float(grad.abs().sum()) > 0]
+        others = [name for name in nonzero_gradients(grads) if name not in found]
         if not others:
             fail(prop, text, "gradients for the mean network's parameters", {k: None if v is None else "zero"
                  for k, v in grads.items() if k not in found}, "compute the mean from obs with the network and do "
@@ -443,15 +439,15 @@ def check_gaussian_gradients(GaussianPolicy: Callable) -> str:
     for shift in ([1.0, -1.0], [-0.5, 0.7]):
         text = f"policy = GaussianPolicy(3, 2), s={obs[0].tolist()}, a = mu(s) + {shift}, one step lr=0.01"
         policy = make_policy(prop, text, GaussianPolicy, 3, 2)
-        mean0 = as_tensor(prop, text, call_student(prop, text, lambda p=policy: p.distribution(obs).mean), "mean",
-                          (1, 2))
+        mean0 = as_tensor(prop, text, call_student(prop, text, lambda p=policy: p.distribution(obs).mean), what="mean",
+                          shape=(1, 2), hints=HINTS)
         target = (mean0 + torch.tensor([shift], dtype=torch.float64)).float()
         log_prob = call_student(prop, text, lambda p=policy, a=target: p.distribution(obs).log_prob(a))
         neg = call_student(prop, text, lambda lp=log_prob: remote(remote(lp).neg()).sum())
         backward(prop, text, neg)
         gradient_step(prop, text, policy, 0.01)
-        mean1 = as_tensor(prop, text, call_student(prop, text, lambda p=policy: p.distribution(obs).mean), "mean",
-                          (1, 2))
+        mean1 = as_tensor(prop, text, call_student(prop, text, lambda p=policy: p.distribution(obs).mean), what="mean",
+                          shape=(1, 2), hints=HINTS)
         before, after = float((target.double() - mean0).norm()), float((target.double() - mean1).norm())
         if not after < before - 1e-7:
             fail(prop, text, f"|a - mu(s)| below {before:.6f}", f"{after:.6f}",
@@ -466,9 +462,7 @@ def run_training(prop: str, train: Callable, env_id: str, total_steps: int, conf
     env = gym.make(env_id)
     text = f"train_reinforce(gym.make({env_id!r}), total_steps={total_steps}, config={config}, seed={seed})"
     result = call_student(prop, text, with_timeout(train, TRAIN_TIMEOUT), env, total_steps, dict(config), seed)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (policy, episode_returns)", type_name(result), "return policy, episode_returns")
-    policy, returns = result
+    policy, returns = as_tuple(prop, text, result, ("policy", "episode_returns"))
     returns = as_array(prop, text, returns, what="episode_returns")
     if returns.ndim != 1 or len(returns) == 0:
         fail(prop, text, "one return per finished episode (a 1-D array)", f"shape {returns.shape}",
@@ -498,14 +492,14 @@ def evaluate(prop: str, text: str, policy: Any, env_id: str, n_episodes: int, gr
 
 def most_likely_actions(prop: str, text: str) -> Callable:
     def choose(dist):
-        probs = as_tensor(prop, text, call_student(prop, text, lambda: dist.probs), "dist.probs")
+        probs = as_tensor(prop, text, call_student(prop, text, lambda: dist.probs), what="dist.probs", hints=HINTS)
         return [int(a) for a in probs.argmax(-1)]
     return choose
 
 
 def mean_actions(prop: str, text: str) -> Callable:
     def choose(dist):
-        mean = as_tensor(prop, text, call_student(prop, text, lambda: dist.mean), "dist.mean")
+        mean = as_tensor(prop, text, call_student(prop, text, lambda: dist.mean), what="dist.mean", hints=HINTS)
         return [row.astype(np.float32) for row in mean.numpy().reshape(mean.shape[0], -1)]
     return choose
 
@@ -523,7 +517,7 @@ def check_train_reinforce_interface(train_reinforce: Callable) -> str:
              "return")
     dist = distribution(prop, text, policy, torch.zeros(2, 4))
     as_tensor(prop, text + ", then policy.distribution(torch.zeros(2, 4)).probs",
-              call_student(prop, text, lambda: dist.probs), "probs", (2, 2))
+              call_student(prop, text, lambda: dist.probs), what="probs", shape=(2, 2), hints=HINTS)
     _, again, _ = run_training(prop, train_reinforce, "CartPole-v1", 3000, config, seed=3)
     if not np.array_equal(returns, again):
         fail(prop, text + ", run twice", returns, again, "seed torch (torch.manual_seed(seed)) and the "

@@ -27,18 +27,24 @@ import rlir.envs  # noqa: F401  (registers rlir/Ranking-v0)
 from autograder.toolkit.checks import check, learning_curve
 from autograder.toolkit.codec import Fixture
 from autograder.toolkit.framework import (
+    Hints,
+    as_argument,
     as_array,
+    as_scalar,
+    as_tuple,
     call_student,
     fail,
     for_all,
     gradients,
     had_grad_fn,
+    mlp_parameter_count,
+    parameter_count,
     remote,
     repeat_calls,
+    require_tensor,
     show,
     with_timeout,
 )
-from autograder.toolkit.remote import RemoteRef, StudentFunction
 from rlir.envs.ranking import TOP_K, make_splits, reference_scores
 from rlir.ir_metrics import ndcg_of_scores
 
@@ -91,32 +97,16 @@ def pl_distribution(scores, k: int) -> tuple[list[tuple[int, ...]], np.ndarray]:
     return rankings, np.array([math.exp(pl_log_prob(scores, r)) for r in rankings])
 
 
-def argument(function: Any, recipe: Fixture) -> Any:
-    """The recipe when ``function`` runs in the sandbox (it is built there), else the object itself."""
-    return recipe if isinstance(function, (StudentFunction, RemoteRef)) else recipe.build()
-
-
 def generator(function: Any, seed: int) -> Any:
-    return argument(function, Fixture(GENERATOR_FACTORY, (seed,)))
+    return as_argument(function, Fixture(GENERATOR_FACTORY, (seed,)))
 
 
-def as_tensor(prop: str, text: str, value: Any, what: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        fail(prop, text, f"{what} as a torch.Tensor", f"{type(value).__name__}: {show(value)}",
-             "return a tensor (torch.tensor(...), torch.stack(...)), not a list, an array or a float")
-    return value
-
-
-def scalar_value(prop: str, text: str, value: Any, what: str) -> float:
-    tensor = as_tensor(prop, text, value, what)
-    if tensor.numel() != 1:
-        fail(prop, text, f"{what} as a scalar tensor", f"a tensor of shape {tuple(tensor.shape)}",
-             "sum over the positions (and the documents) to return a single number")
-    number = float(tensor.detach().reshape(()))
-    if not math.isfinite(number):
-        fail(prop, text, f"a finite {what}", number, "use torch.logsumexp (or log_softmax) instead of "
-             "log(sum(exp(...))), which overflows for large scores")
-    return number
+# What a failure of the toolkit's validators advises here: scores, rankings, returns and losses are tensors.
+TENSOR_HINT = "return a tensor (torch.tensor(...), torch.stack(...)), not a list, an array or a float"
+HINTS = Hints(type=TENSOR_HINT)
+SCALAR_HINTS = Hints(type=TENSOR_HINT, size="sum over the positions (and the documents) to return a single number",
+                     finite="use torch.logsumexp (or log_softmax) instead of log(sum(exp(...))), which overflows "
+                     "for large scores")
 
 
 def scores_text(scores) -> str:
@@ -138,7 +128,7 @@ def float_scores(values, requires_grad: bool = False) -> torch.Tensor:
 def score(prop: str, text: str, scorer: Any, documents: np.ndarray) -> torch.Tensor:
     """Call a scorer on (N, d) documents; check it returns (N,) finite float scores attached to a graph."""
     out = call_student(prop, text, scorer, torch.tensor(documents, dtype=torch.float32))
-    out = as_tensor(prop, text, out, "the scores")
+    out = require_tensor(prop, text, out, what="the scores", hint=TENSOR_HINT)
     n = documents.shape[0]
     if tuple(out.shape) != (n,):
         fail(prop, text, f"scores of shape ({n},)", f"shape {tuple(out.shape)}",
@@ -149,11 +139,6 @@ def score(prop: str, text: str, scorer: Any, documents: np.ndarray) -> torch.Ten
         fail(prop, text, "scores attached to the computation graph (differentiable)", "a tensor without grad_fn",
              "do not detach, use .item(), numpy or torch.no_grad() in forward")
     return out
-
-
-def parameter_count(prop: str, text: str, scorer: Any) -> int:
-    state = call_method(prop, text, scorer, "state_dict")
-    return int(sum(torch.as_tensor(v).numel() for v in state.values()))
 
 
 def check_scorer_basics(prop: str, make: Callable[[], Any], name: str, n_features: int, rng) -> Any:
@@ -200,7 +185,7 @@ def check_scorers(LinearScorer: Any, MLPScorer: Any) -> str:
         make = (lambda d=d: MLPScorer(d)) if hidden is None else (lambda d=d, h=hidden: MLPScorer(d, h))
         mlp = check_scorer_basics(prop, make, text, d, rng)
         widths = (d, *sizes, 1)
-        expected = sum((i + 1) * o for i, o in zip(widths[:-1], widths[1:], strict=True))
+        expected = mlp_parameter_count(widths)
         n_params = parameter_count(prop, text, mlp)
         if n_params not in (expected, expected - 1):
             fail(prop, text, f"layers {' -> '.join(map(str, widths))} with biases: {expected} parameters",
@@ -245,7 +230,7 @@ def check_plackett_luce_normalised(plackett_luce_log_prob: Callable) -> str:
             text = f"scores={scores_text(scores)}, ranking={list(ranking)}"
             got = call_student(prop, text, plackett_luce_log_prob, float_scores(scores),
                                torch.tensor(ranking, dtype=torch.long))
-            value = scalar_value(prop, text, got, "log-probability")
+            value = as_scalar(prop, text, got, "log-probability", tensor=True, hints=SCALAR_HINTS)
             if value > 1e-5:
                 fail(prop, text, "a log-probability <= 0", value, "each factor is a softmax probability <= 1")
             total += math.exp(value)
@@ -280,7 +265,7 @@ def check_plackett_luce_log_softmax_terms(plackett_luce_log_prob: Callable) -> s
         text = f"scores={scores_text(scores)}, ranking={ranking}"
         got = call_student(prop, text, plackett_luce_log_prob, float_scores(scores, requires_grad=True),
                            torch.tensor(ranking, dtype=torch.long))
-        value = scalar_value(prop, text, got, "log-probability")
+        value = as_scalar(prop, text, got, "log-probability", tensor=True, hints=SCALAR_HINTS)
         expected = pl_log_prob(scores, ranking)
         if abs(value - expected) > TOL * (1 + abs(expected)):
             fail(prop, text, f"{expected:.6g}", f"{value:.6g}", "the normaliser at position t is the logsumexp "
@@ -305,7 +290,7 @@ def draw_rankings(prop: str, sample_ranking: Callable, scores, k: int, n_draws: 
     n = len(scores)
     rankings = []
     for ranking in draws:
-        ranking = as_tensor(prop, text, ranking, "the ranking")
+        ranking = require_tensor(prop, text, ranking, what="the ranking", hint=TENSOR_HINT)
         if ranking.dtype != torch.long or tuple(ranking.shape) != (k,):
             fail(prop, text, f"a LongTensor of shape ({k},)", f"{ranking.dtype} of shape {tuple(ranking.shape)}",
                  "return torch.tensor(documents, dtype=torch.long) with k document indices")
@@ -397,8 +382,8 @@ def check_position_returns(position_returns: Callable) -> str:
         rewards, gamma = case
         text = f"rewards={rewards}" + ("" if gamma is None else f", gamma={gamma}")
         args = (torch.tensor(rewards, dtype=torch.float32),) + (() if gamma is None else (gamma,))
-        got = as_tensor(prop, text, call_student(prop, text, position_returns, *args), "the returns")
-        got = as_array(prop, text, got.detach().numpy(), shape=(len(rewards),), what="the returns")
+        got = as_array(prop, text, call_student(prop, text, position_returns, *args), shape=(len(rewards),),
+                       what="the returns", tensor=True, hints=HINTS)
         expected = rewards_to_go(rewards, 1.0 if gamma is None else gamma)
         if not np.allclose(got, expected, rtol=1e-5, atol=1e-5):
             fail(prop, text, expected, got, "sum from position t to the END of the list (iterate backwards: "
@@ -451,7 +436,7 @@ def check_reinforce_loss_value(ranking_reinforce_loss: Callable) -> str:
         got = call_student(prop, text, ranking_reinforce_loss, float_scores(scores, True),
                            torch.tensor(ranking, dtype=torch.long), torch.tensor(returns, dtype=torch.float32),
                            baseline_argument(baseline))
-        value = scalar_value(prop, text, got, "loss")
+        value = as_scalar(prop, text, got, "loss", tensor=True, hints=SCALAR_HINTS)
         expected = expected_loss(scores, ranking, returns, baseline)
         if abs(value - expected) > TOL * (1 + abs(expected)):
             fail(prop, text, f"{expected:.6g}", f"{value:.6g}", "weight each position's log-probability by its "
@@ -482,6 +467,12 @@ def parameters_of(prop: str, text: str, scorer: Any) -> dict:
     return {name: torch.as_tensor(state[name]).detach().clone() for name in grads}
 
 
+def flat_gradient(grads: dict) -> np.ndarray:
+    """Every parameter's gradient in one vector, parameters in name order (one without a gradient adds nothing)."""
+    return np.concatenate([np.zeros(0) if g is None else np.asarray(g, dtype=float).ravel()
+                           for _, g in sorted(grads.items())])
+
+
 def loss_gradient(prop: str, text: str, scorer: Any, loss_fn: Callable, documents: torch.Tensor, ranking,
                   returns, baseline) -> tuple[np.ndarray, np.ndarray]:
     """(scores, flattened gradient of the student's loss w.r.t. the scorer's parameters)."""
@@ -489,14 +480,12 @@ def loss_gradient(prop: str, text: str, scorer: Any, loss_fn: Callable, document
     scores = call_student(prop, text, scorer, documents)
     loss = call_student(prop, text, loss_fn, scores, torch.tensor(ranking, dtype=torch.long),
                         torch.tensor(returns, dtype=torch.float32), baseline_argument(baseline))
-    scalar_value(prop, text, loss, "loss")
+    as_scalar(prop, text, loss, "loss", tensor=True, hints=SCALAR_HINTS)
     if not had_grad_fn(loss):
         fail(prop, text, "a loss attached to the graph of the scores", "a tensor without grad_fn",
              "compute the loss with torch operations on `scores`")
     call_method(prop, text, remote(loss), "backward")
-    grads = call_student(prop, text, gradients, scorer)
-    flat = np.concatenate([np.zeros(0) if g is None else np.asarray(g, dtype=float).ravel()
-                           for _, g in sorted(grads.items())])
+    flat = flat_gradient(call_student(prop, text, gradients, scorer))
     return scores.detach().numpy().astype(np.float64), flat
 
 
@@ -575,9 +564,7 @@ def check_baseline_unbiased(LinearScorer: Any, ranking_reinforce_loss: Callable)
         scores = scores_t.detach().numpy().astype(np.float64)
         ds, rankings, probs = expected_return_gradient(scores, k, gains)
         call_method(prop, base_text, remote(scores_t), "backward", torch.tensor(-ds).to(scores_t.dtype))
-        true = call_student(prop, base_text, gradients, scorer)
-        true = np.concatenate([np.zeros(0) if g is None else np.asarray(g, dtype=float).ravel()
-                               for _, g in sorted(true.items())])
+        true = flat_gradient(call_student(prop, base_text, gradients, scorer))
         discount = 1.0 / np.log2(np.arange(2, k + 2))
         for baseline in (None, 0.8, [1.5, -0.5, 0.25][:k]):
             expected_grad = np.zeros_like(true)
@@ -617,21 +604,19 @@ def check_evaluate_ranker(evaluate_ranker: Callable) -> str:
     for weights, k in cases:
         text = (f"scorer: documents @ w with w={show(np.round(weights, 3))}, queries=(features, labels) of the "
                 f"first 40 test queries (query 3 without relevant documents), k={k}")
-        scorer = argument(evaluate_ranker, Fixture(SCORER_FACTORY, (np.asarray(weights, dtype=float),)))
+        scorer = as_argument(evaluate_ranker, Fixture(SCORER_FACTORY, (np.asarray(weights, dtype=float),)))
         got = call_student(prop, text, evaluate_ranker, scorer, (features, labels), k)
-        if isinstance(got, torch.Tensor):
-            got = got.detach().numpy()
-        value = float(as_array(prop, text, got, what="the mean NDCG@k"))
+        value = as_scalar(prop, text, got, "the mean NDCG@k")
         expected = float(ndcg_of_scores(features.astype(np.float64) @ weights, labels, k).mean())
         if abs(value - expected) > 1e-6:
             fail(prop, text, f"{expected:.6f}", f"{value:.6f}", "sort by descending score (the best document "
                  "first), keep the top k, and divide DCG@k by the IDCG@k of ALL the query's documents")
     weights = test.w_star
     text = "the oracle scorer (documents @ w*) on all 300 test queries, k=10"
-    scorer = argument(evaluate_ranker, Fixture(SCORER_FACTORY, (np.asarray(weights, dtype=float),)))
+    scorer = as_argument(evaluate_ranker, Fixture(SCORER_FACTORY, (np.asarray(weights, dtype=float),)))
     value = call_student(prop, text, evaluate_ranker, scorer, (test.features, test.labels), 10)
     oracle = reference_scores(test)["oracle"]
-    if abs(float(np.asarray(value.detach() if isinstance(value, torch.Tensor) else value)) - oracle) > 1e-6:
+    if abs(as_scalar(prop, text, value, "the mean NDCG@k") - oracle) > 1e-6:
         fail(prop, text, f"{oracle:.6f}", show(value), "average the per-query NDCG@k over all queries")
     return f"{len(cases) + 1} scorers"
 
@@ -645,9 +630,7 @@ def run_training(prop: str, train_ranker: Callable, reward_mode: str, n_episodes
             f"config={config}, seed={seed})")
     env = gym.make(ENV_ID, reward_mode=reward_mode)
     result = call_student(prop, text, with_timeout(train_ranker, timeout), env, n_episodes, dict(config), seed)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (scorer, history)", type(result).__name__, "return scorer, history")
-    scorer, history = result
+    scorer, history = as_tuple(prop, text, result, ("scorer", "history"))
     if not isinstance(history, dict) or "returns" not in history:
         fail(prop, text, 'history as a dict with the key "returns"', show(history),
              'return {"returns": episode_returns, ...}')
@@ -669,8 +652,7 @@ def held_out_ndcg(prop: str, text: str, scorer: Any, k: int = TOP_K) -> tuple[fl
 
 def score_without_graph(prop: str, text: str, scorer: Any, documents: np.ndarray) -> np.ndarray:
     out = call_student(prop, text, scorer, torch.tensor(documents, dtype=torch.float32))
-    out = as_tensor(prop, text, out, "the scores")
-    return as_array(prop, text, out.detach().numpy(), shape=(documents.shape[0],), what="the scores")
+    return as_array(prop, text, out, shape=(documents.shape[0],), what="the scores", tensor=True, hints=HINTS)
 
 
 @check("train_ranker_interface")

@@ -12,10 +12,21 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 from hypothesis import strategies as st
-from scipy import stats
 
 from autograder.toolkit.checks import check, learning_curve
-from autograder.toolkit.framework import as_array, call_student, fail, for_all, repeat_calls, show, with_timeout
+from autograder.toolkit.framework import (
+    as_array,
+    as_number,
+    as_tuple,
+    call_student,
+    expect_frequencies,
+    fail,
+    for_all,
+    repeat_calls,
+    show,
+    with_timeout,
+)
+from autograder.toolkit.mdp import describe_mdp, draw_transitions
 from rlir.frozenlake import make_frozenlake, policy_success_probability
 
 FOLDER = "01_tabular_q_learning"  # under source/ and release/ (the assignment's id is this module's name)
@@ -200,9 +211,8 @@ def sample_actions(prop: str, epsilon_greedy: Callable, q_values: np.ndarray, ep
     rng = np.random.default_rng(seed)
     actions = call_student(prop, text, repeat_calls, epsilon_greedy, n_samples, q_values, epsilon, rng)
     for action in actions[:50]:
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            fail(prop, text, "an int action index", f"{type(action).__name__}: {show(action)}",
-                 "return int(action), not an array, a float or a bool")
+        as_number(prop, text, action, what="an int action index", integer=True,
+                  hint="return int(action), not an array, a float or a bool")
     actions = np.asarray(actions)
     if actions.ndim != 1 or np.any(actions < 0) or np.any(actions >= len(q_values)):
         fail(prop, text, f"actions in 0..{len(q_values) - 1}", f"{show(np.unique(actions))}",
@@ -224,17 +234,8 @@ def frequency_test(prop: str, hint: str, epsilon_greedy: Callable, q_values: np.
                    seed: int, n_samples: int = 4000) -> None:
     """Chi-square goodness of fit against the intended distribution, failing only when p < 1e-6."""
     actions = sample_actions(prop, epsilon_greedy, q_values, epsilon, n_samples, seed)
-    expected = intended_distribution(q_values, epsilon)
-    counts = np.bincount(actions, minlength=len(q_values))
     text = f"q_values={show(q_values)}, epsilon={epsilon}, {n_samples} draws from np.random.default_rng({seed})"
-    if np.any(counts[expected == 0] > 0):
-        fail(prop, text, f"frequencies {show(expected)}", f"frequencies {show(counts / n_samples)}", hint)
-    support = expected > 0
-    if support.sum() > 1:
-        p_value = stats.chisquare(counts[support], expected[support] * n_samples).pvalue
-        if p_value < 1e-6:
-            fail(prop, text, f"frequencies {show(expected)}", f"frequencies {show(counts / n_samples)} "
-                 f"(chi-square p = {p_value:.1e})", hint)
+    expect_frequencies(prop, text, actions, intended_distribution(q_values, epsilon), hint)
 
 
 @check("epsilon_greedy_frequencies")
@@ -304,16 +305,7 @@ def check_greedy_policy(greedy_policy: Callable) -> str:
 def random_mdp(draw):
     """A small MDP in Gymnasium's ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` format."""
     n_states, n_actions = draw(st.integers(1, 5)), draw(st.integers(1, 3))
-    P = {}
-    for state in range(n_states):
-        P[state] = {}
-        for action in range(n_actions):
-            n_outcomes = draw(st.integers(1, 3))
-            weights = draw(st.lists(st.integers(1, 4), min_size=n_outcomes, max_size=n_outcomes))
-            P[state][action] = [
-                (w / sum(weights), draw(st.integers(0, n_states - 1)), draw(st.integers(-4, 4)) / 2,
-                 draw(st.booleans()))
-                for w in weights]
+    P = draw_transitions(draw, n_states, n_actions, max_reward=2)
     gamma = draw(st.sampled_from([0.0, 0.5, 0.9, 0.95]))
     return P, gamma
 
@@ -331,16 +323,8 @@ def bellman_backup(P, gamma: float, V: np.ndarray) -> np.ndarray:
     return (expected_reward + gamma * transitions @ np.asarray(V, dtype=float)).reshape(n_states, n_actions)
 
 
-def describe_mdp(P, gamma) -> str:
-    lines = [f"gamma={gamma}, P = {{"]
-    for state, actions in P.items():
-        lines.append(f"  {state}: {{" + ", ".join(f"{a}: {outs}" for a, outs in actions.items()) + "},")
-    return "\n            ".join(lines) + "}"
-
-
 def unpack_vi(prop: str, text: str, result, n_states: int, n_actions: int) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (V, Q)", f"{type(result).__name__}", "return V, Q")
+    result = as_tuple(prop, text, result, ("V", "Q"))
     V = as_array(prop, text, result[0], shape=(n_states,), what="V")
     Q = as_array(prop, text, result[1], shape=(n_states, n_actions), what="Q")
     return V, Q
@@ -398,11 +382,10 @@ def check_shape_reward(shape_reward: Callable) -> str:
              ((1.0, False), 1.0, "a reward on a non-terminal step is kept")]
     for (reward, terminated), expected, hint in cases:
         text = f"reward={reward}, terminated={terminated}"
-        got = call_student(prop, text, shape_reward, reward, terminated)
-        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
-            fail(prop, text, "a float", f"{type(got).__name__}: {show(got)}", "return a number")
-        if float(got) != expected:
-            fail(prop, text, expected, float(got), hint)
+        got = as_number(prop, text, call_student(prop, text, shape_reward, reward, terminated), what="a float",
+                        hint="return a number")
+        if got != expected:
+            fail(prop, text, expected, got, hint)
     return "4 cases"
 
 
@@ -416,9 +399,7 @@ def run_training(prop: str, train: Callable, env: gym.Env, n_episodes: int, seed
             f"seed={seed})")
     result = call_student(prop, text, with_timeout(train, timeout), env, n_episodes, alpha, gamma,
                           epsilon_start, epsilon_end, decay_fraction, seed)
-    if not isinstance(result, tuple) or len(result) != 2:
-        fail(prop, text, "a tuple (q_table, episode_returns)", type(result).__name__,
-             "return q_table, episode_returns")
+    result = as_tuple(prop, text, result, ("q_table", "episode_returns"))
     n_states, n_actions = env.observation_space.n, env.action_space.n
     q = as_array(prop, text, result[0], shape=(n_states, n_actions), what="q_table")
     returns = as_array(prop, text, result[1], shape=(n_episodes,), what="episode_returns (one per episode)")

@@ -2,9 +2,10 @@
 
 The errors a call into student code can end in, and the stand-ins the grader's sandbox hands to checks: a
 :class:`StudentFunction` (a student's function, called in the worker) and a :class:`RemoteRef` (an object
-that stays in the student's process). In the student's own kernel neither stand-in exists: the checks get the
-student's objects themselves. The sandbox (``autograder.sandbox``) is grading machinery and is not in the
-student distribution; this module is.
+that stays in the student's process), and what a check may ask of any value: its class name
+(:func:`type_name`) and whether it is such a stand-in (:func:`in_student_process`). In the student's own kernel
+neither stand-in exists: the checks get the student's objects themselves. The sandbox (``autograder.sandbox``)
+is grading machinery and is not in the student distribution; this module is.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class RemoteRef:
         return self._rlir_sandbox.remote("getattr", self, name="__getitem__")(key)
 
     def __repr__(self) -> str:
-        return f"<student {self._rlir_type} {self._rlir_text}>"
+        return f"<student {type_name(self)} {self._rlir_text}>"
 
 
 class StudentFunction:
@@ -87,3 +88,17 @@ class StudentFunction:
 
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"
+
+
+def type_name(value: Any) -> str:
+    """The class name of a student's object, wherever it lives: a reference names the class in the student's
+    process, so a failure message says what the student returned, not that it was a stand-in."""
+    if isinstance(value, RemoteRef):
+        return value.__dict__["_rlir_type"]
+    return type(value).__name__
+
+
+def in_student_process(value: Any) -> bool:
+    """Whether ``value`` is a stand-in for a function or object in the student's process, so that whatever is
+    passed to it travels over the wire (and a recipe is built there)."""
+    return isinstance(value, (StudentFunction, RemoteRef))
