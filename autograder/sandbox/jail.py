@@ -57,13 +57,6 @@ _HIDE_SCRIPT = ('owner=$1; shift; sizes=$1; shift; n=$1; shift; while [ "$n" -gt
 # (the shell stays PID 1, the worker a normal process)
 
 
-def worker_paths() -> tuple[Path, ...]:
-    """The folders the worker needs and may see: the interpreter with its standard library and installed
-    packages, and the course's own packages (``autograder``, ``rlir``). Everything else is covered."""
-    paths = {*interpreter_paths(), *course_package_dirs()}
-    return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
-
-
 # The worker imports the very course packages this grader runs (an unpacked Gradescope zip, say), not
 # whichever an editable install or the working folder would give it: ``-I`` ignores both, so the roots are
 # put first on its path before the worker module runs.
