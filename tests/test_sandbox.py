@@ -226,8 +226,9 @@ def test_student_code_gets_its_own_empty_tmp():
 
 
 def test_student_code_sees_only_the_interpreter_and_the_course_packages():
-    """Any other folder is covered, wherever it is: another course's world-readable gradebook beside this
-    repository, the repository's tests and notebooks, the grader's processes in /proc."""
+    """Any other folder is covered (or, under bubblewrap, absent), wherever it is: another course's
+    world-readable gradebook beside this repository, the repository's tests and notebooks, the grader's
+    processes in /proc."""
     from autograder.sandbox import network_jail
 
     if not network_jail():
@@ -239,7 +240,7 @@ def test_student_code_sees_only_the_interpreter_and_the_course_packages():
     (other / "gradebook.db").chmod(0o644)
     source = ("import glob, os\ndef look(repo):\n    import rlir, torch\n"
               "    found = [open(p).read() for p in glob.glob(repo + '/**/gradebook.db', recursive=True)]\n"
-              "    names = set(os.listdir(repo + '/tests'))\n"
+              "    names = set(os.listdir(repo + '/tests')) if os.path.exists(repo + '/tests') else set()\n"
               "    pids = [p for p in os.listdir('/proc') if p.isdigit()]\n"
               "    return found, sorted(names), len(pids), rlir.__name__\n")
     try:
@@ -344,3 +345,142 @@ def test_a_course_in_a_closed_home_folder_fails_with_the_folder_and_the_fix(monk
     finally:
         shutil.rmtree(base)
     assert f"cannot enter {home} (mode 750)" in str(error.value) and f"chmod o+x {home}" in str(error.value)
+
+
+# What the student's code lists, folder by folder: (name, whether it holds anything) of each entry, or None
+# where the folder is absent or closed; and the numeric entries of /proc with the worker's own pid and parent's.
+LOOK_AROUND = '''
+import os
+def look_around(folders):
+    def full(path):
+        try:
+            return bool(os.listdir(path)) if os.path.isdir(path) else os.path.getsize(path) > 0
+        except OSError:
+            return False
+    seen = {}
+    for folder in folders:
+        try:
+            seen[folder] = sorted((name, full(os.path.join(folder, name))) for name in os.listdir(folder))
+        except OSError:
+            seen[folder] = None
+    pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    return seen, pids, os.getpid(), os.getppid()
+'''
+
+
+def test_student_code_sees_nothing_beyond_the_policy():
+    """Every folder a student might look in lists only what the sandbox's policy shows: at the root the
+    system's entries and the steps towards the interpreter and the course packages; of /etc the few files it
+    names; of /proc its own processes; in the grader's home, /tmp and the repository only the steps towards
+    visible folders. Under the unshare fallback (which leaves /etc and /sys as they are) anything else must at
+    least be an empty cover."""
+    from autograder.sandbox import jail_mechanism, unprivileged_user
+    from autograder.sandbox.jail import SYSTEM_DIRS  # what the fallback leaves as the host has it
+
+    mechanism = jail_mechanism()
+    if not mechanism:
+        pytest.skip("this machine cannot jail student code")
+    repo = str(Path(__file__).resolve().parent.parent)
+    folders = ["/", "/etc", str(Path.home()), "/tmp", repo]
+    with sandbox_with(LOOK_AROUND) as box:
+        seen, pids, pid, parent = box.function("look_around")(folders)
+        policy = box.policy(unprivileged_user())
+    assert set(pids) <= {1, pid, parent}, pids  # its own PID namespace: the jail's first process and itself
+    for folder in folders:
+        if seen[folder] is None or (folder == "/etc" and mechanism != "bwrap"):
+            continue  # nothing to see (the fallback shows /etc as the host has it)
+        allowed = policy.entries(folder) | (SYSTEM_DIRS if folder == "/" and mechanism != "bwrap" else set())
+        beyond = {name for name, full in seen[folder] if name not in allowed}
+        if mechanism == "bwrap":
+            assert not beyond, f"{folder} shows {sorted(beyond)} beyond the policy {sorted(allowed)}"
+        else:
+            assert not {name for name, full in seen[folder] if name in beyond and full}, (folder, seen[folder])
+    assert dict(seen["/tmp"]) == {"rlir-student": False}
+    assert {name for name, full in seen[repo] if full} == {"autograder", "rlir"}, seen[repo]  # the packages only
+
+
+def test_the_policy_reads_as_it_is_enforced():
+    from autograder.sandbox import DEFAULT_LIMITS
+
+    policy = sandbox_with("x = 1\n").policy((123456, 65534))
+    text = policy.describe()
+    assert str(policy) == text
+    for path in (*policy.readonly, "/usr", "/tmp", policy.workdir):
+        assert path in text
+    assert "uid 123456" in text and "network:         none" in text and "512 processes" in text
+    assert policy.limits == DEFAULT_LIMITS
+    repo = Path(__file__).resolve().parent.parent
+    assert str(repo) not in policy.readonly and str(repo / "autograder") in policy.readonly  # packages only
+    assert str(repo / "source") in policy.hidden
+
+
+LIMITS = '''
+import resource
+def limits():
+    names = ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CPU", "RLIMIT_CORE")
+    return {name: list(resource.getrlimit(getattr(resource, name))) for name in names}
+'''
+
+
+def _expected(limits, processes: bool = True) -> dict[str, int]:
+    import resource
+
+    names = {resource.RLIMIT_AS: "RLIMIT_AS", resource.RLIMIT_NPROC: "RLIMIT_NPROC",
+             resource.RLIMIT_NOFILE: "RLIMIT_NOFILE", resource.RLIMIT_FSIZE: "RLIMIT_FSIZE",
+             resource.RLIMIT_CPU: "RLIMIT_CPU", resource.RLIMIT_CORE: "RLIMIT_CORE"}
+    return {names[which]: value for which, value in limits.rlimits(processes)}
+
+
+def test_batch_jobs_and_the_sandbox_worker_run_under_the_same_limits():
+    import json
+    import sys
+
+    from autograder.grading import batch
+    from autograder.sandbox import DEFAULT_LIMITS
+
+    with sandbox_with(LIMITS) as box:
+        worker = box.function("limits")()
+    assert {name: soft for name, (soft, hard) in worker.items() if name in _expected(DEFAULT_LIMITS)} \
+        == _expected(DEFAULT_LIMITS)
+    assert all(soft == hard for name, (soft, hard) in worker.items() if name in _expected(DEFAULT_LIMITS))
+    code, output = batch._run_group([sys.executable, "-c", LIMITS + "\nimport json; print(json.dumps(limits()))"],
+                                    Path.cwd(), 60.0)
+    job = json.loads(output.strip().splitlines()[-1])
+    assert code == 0
+    assert {name: soft for name, (soft, _) in job.items() if name in _expected(DEFAULT_LIMITS, False)} \
+        == _expected(DEFAULT_LIMITS, processes=False)  # (a job runs as the grader's user: no process cap)
+    assert batch.SUBMISSION_MEMORY_BYTES == DEFAULT_LIMITS.memory_bytes
+
+
+def test_limits_and_budgets_set_in_nbgrader_config_reach_the_sandbox(tmp_path, monkeypatch):
+    import nbformat
+    from traitlets.config import Config
+
+    import autograder.grading.nbgrader_plugin as plugin
+    from autograder.grading.notebook import NotebookVerdict
+    from autograder.sandbox import Limits
+
+    config = Config()
+    config.GradeInSandbox.memory_bytes = 3 * 1024**3
+    config.GradeInSandbox.open_files = 777
+    config.GradeInSandbox.file_bytes = 10 * 1024**2
+    config.GradeInSandbox.processes = 300
+    config.GradeInSandbox.cpu_seconds = 5000
+    config.GradeInSandbox.timeout = 12.0
+    config.GradeInSandbox.cell_budget = 34.0
+    config.GradeInSandbox.submission_budget = 56.0
+    config.GradeInSandbox.notebook_budget = 78.0
+    calls = []
+    monkeypatch.setattr(plugin, "grade_notebook", lambda nb, assignment, **options: (
+        calls.append(options), NotebookVerdict(assignment))[1])
+    resources = {"nbgrader": {"assignment": "tabular_q_learning", "student": "s"}, "metadata": {"path": str(tmp_path)}}
+    plugin.GradeInSandbox(config=config).preprocess(nbformat.v4.new_notebook(), resources)
+    (options,) = calls
+    expected = Limits(memory_bytes=3 * 1024**3, processes=300, open_files=777, file_bytes=10 * 1024**2,
+                      cpu_seconds=5000)
+    assert options["limits"] == expected
+    assert (options["cell_timeout"], options["cell_budget"], options["submission_budget"],
+            options["notebook_budget"]) == (12.0, 34.0, 56.0, 78.0)
+    with sandbox_with(LIMITS, limits=options["limits"]) as box:
+        worker = box.function("limits")()
+    assert {name: soft for name, (soft, _) in worker.items() if name in _expected(expected)} == _expected(expected)

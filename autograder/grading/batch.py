@@ -24,10 +24,11 @@ from pathlib import Path
 from autograder.grading import submission as submission_files
 from autograder.grading.nbgrader_steps import FAILED_MARK
 from autograder.sandbox import network_jail, package_roots
+from autograder.sandbox.policy import DEFAULT_LIMITS
 
 SUBMISSION_TIMEOUT = 1800.0
 KILLED_OUTPUT_SECONDS = 30.0  # to drain a killed job's output
-SUBMISSION_MEMORY_BYTES = 8 * 1024**3  # address space of nbgrader and the student's kernel, each
+SUBMISSION_MEMORY_BYTES = DEFAULT_LIMITS.memory_bytes  # address space of each process of a job (the sandbox's)
 SCRATCH_PREFIX = "rlir-grade-"  # each job's scratch course: a temporary folder rlir-grade-<student>-...
 
 
@@ -178,7 +179,7 @@ def _run_group(command: list[str], cwd: Path, timeout: float, env: dict[str, str
     student's kernel with it) and raise ``TimeoutExpired``."""
     process = subprocess.Popen(command, cwd=cwd, env={**nbgrader_env(), **(env or {})}, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True, preexec_fn=_limit_memory)
+                               text=True, start_new_session=True, preexec_fn=_limit_resources)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -195,11 +196,12 @@ def _run_group(command: list[str], cwd: Path, timeout: float, env: dict[str, str
     return process.returncode, output
 
 
-def _limit_memory() -> None:
-    """In the child before exec: cap the address space, inherited by the kernel nbgrader starts."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (SUBMISSION_MEMORY_BYTES, SUBMISSION_MEMORY_BYTES))
+def _limit_resources() -> None:
+    """In the child before exec: the sandbox policy's limits on nbgrader (the grader's side of one job).
+    Soft limits only, so that the sandbox worker it starts can still take the limits the course configures
+    (``c.GradeInSandbox``) and make them its hard ones. No process cap: nbgrader runs as the grader's own
+    user, whose other processes would count too (the worker's cap binds its own user)."""
+    DEFAULT_LIMITS.apply(processes=False, hard=False)
 
 
 def read_scores(db: Path, folder: str, student: str) -> dict[str, dict[str, float]]:

@@ -23,17 +23,20 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float
+from traitlets import Bool, Float, Int
 
 from autograder.grading import submission
 from autograder.grading.notebook import (
+    CELL_BUDGET_SECONDS,
     NOTEBOOK_BUDGET_SECONDS,
     NOTEBOOK_CELL_TIMEOUT,
+    SUBMISSION_BUDGET_SECONDS,
     CellVerdict,
     grade_notebook,
     is_graded_test_cell,
 )
-from autograder.sandbox import network_jail
+from autograder.sandbox import jail_mechanism
+from autograder.sandbox.policy import DEFAULT_LIMITS, Limits
 
 RECORD = "rlir_submission"  # notebook metadata the guard writes and the grader reads (never the student's)
 
@@ -77,13 +80,30 @@ class SubmissionGuard(NbGraderPreprocessor):
 
 
 class GradeInSandbox(NbGraderPreprocessor):
-    """Run the student's cells once in the sandbox and judge each graded cell outside it."""
+    """Run the student's cells once in the sandbox and judge each graded cell outside it. Its time budgets
+    and the worker's limits are set in nbgrader_config.py like nbgrader's own (``c.GradeInSandbox.timeout``,
+    ``c.GradeInSandbox.memory_bytes``...); the defaults are grading's and the sandbox policy's."""
 
     enabled = Bool(True, help="Grade in the sandbox (replaces nbgrader's Execute)").tag(config=True)
     timeout = Float(NOTEBOOK_CELL_TIMEOUT, help="Seconds a student cell may run before it is interrupted"
                     ).tag(config=True)
     notebook_budget = Float(NOTEBOOK_BUDGET_SECONDS, help="Seconds all student cells of a notebook may run"
                             ).tag(config=True)
+    cell_budget = Float(CELL_BUDGET_SECONDS, help="Seconds the checks of one graded cell may take").tag(config=True)
+    submission_budget = Float(SUBMISSION_BUDGET_SECONDS, help="Seconds the checks of all graded cells of a "
+                              "notebook may take").tag(config=True)
+    memory_bytes = Int(DEFAULT_LIMITS.memory_bytes, help="Address space of the worker running student code"
+                       ).tag(config=True)
+    processes = Int(DEFAULT_LIMITS.processes, help="Processes (and threads) the student's user may run"
+                    ).tag(config=True)
+    open_files = Int(DEFAULT_LIMITS.open_files, help="Files the worker may hold open").tag(config=True)
+    file_bytes = Int(DEFAULT_LIMITS.file_bytes, help="Largest file the worker may write").tag(config=True)
+    cpu_seconds = Int(DEFAULT_LIMITS.cpu_seconds, help="CPU seconds of the worker (0: no cap)").tag(config=True)
+
+    def limits(self) -> Limits:
+        """The worker's resource limits, as configured."""
+        return Limits(memory_bytes=self.memory_bytes, processes=self.processes, open_files=self.open_files,
+                      file_bytes=self.file_bytes, cpu_seconds=self.cpu_seconds)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         assignment = resources["nbgrader"]["assignment"]
@@ -97,11 +117,13 @@ class GradeInSandbox(NbGraderPreprocessor):
             self._refuse(nb, record["refused"])
             notes.insert(0, f"this notebook was not graded: {record['refused']}")
         else:
-            if not network_jail():
-                self.log.warning("this machine cannot jail student code (needs root and unshare): no network, "
-                                 "file-system or process isolation for this submission")
+            if not jail_mechanism():
+                self.log.warning("this machine cannot jail student code (needs bubblewrap, or root and unshare): "
+                                 "no network, file-system or process isolation for this submission")
             verdict = grade_notebook(nb, assignment, files=submission.regular_files(folder),
-                                     cell_timeout=self.timeout, notebook_budget=self.notebook_budget)
+                                     cell_timeout=self.timeout, notebook_budget=self.notebook_budget,
+                                     cell_budget=self.cell_budget, submission_budget=self.submission_budget,
+                                     limits=self.limits())
             by_id = {cell.grade_id: cell for cell in verdict.cells}
             for index, cell in enumerate(nb.cells):
                 if is_graded_test_cell(cell):

