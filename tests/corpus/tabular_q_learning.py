@@ -142,130 +142,16 @@ MUTANTS = [
 '''),
            ("shape_reward",)),
     mutant(ASSIGNMENT, "train_unseeded_generator", "train_q_learning",
-           [("rng = np.random.default_rng(seed)",
-            "rng = np.random.default_rng()"),
-            ('''    decay_episodes = max(1, int(decay_fraction * n_episodes))
-    episode_returns = []
-    for episode in tqdm(range(n_episodes), desc="Q-learning", mininterval=1.0):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay_episodes)
-''',
-            '''    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-'''),
-            ('''        episode_return = 0.0
-        while True:
-''',
-            '''        total, done = 0.0, False
-        while not done:
-'''),
-            ('''            episode_return += reward
-            state = next_state
-            if terminated or truncated:
-                break
-        episode_returns.append(episode_return)
-    return q_table, np.array(episode_returns)
-''',
-            '''            total += reward
-            state, done = next_state, terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''')],
-           ("train_q_learning_interface",)),
+           ("np.random.default_rng(seed)", "np.random.default_rng()"), ("train_q_learning_interface",)),
     mutant(ASSIGNMENT, "train_records_discounted_returns", "train_q_learning",
-           [('''    decay_episodes = max(1, int(decay_fraction * n_episodes))
-    episode_returns = []
-    for episode in tqdm(range(n_episodes), desc="Q-learning", mininterval=1.0):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay_episodes)
-''',
-            '''    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-'''),
-            ('''        episode_return = 0.0
-        while True:
-''',
-            '''        total, t, done = 0.0, 0, False
-        while not done:
-'''),
-            ('''            episode_return += reward
-            state = next_state
-            if terminated or truncated:
-                break
-        episode_returns.append(episode_return)
-    return q_table, np.array(episode_returns)
-''',
-            '''            total += gamma ** t * reward
-            t += 1
-            state, done = next_state, terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''')],
+           [("        episode_return = 0.0\n", "        episode_return, t = 0.0, 0\n"),
+            ("            episode_return += reward\n",
+             "            episode_return += gamma ** t * reward\n            t += 1\n")],
            ("train_q_learning_interface",)),
     mutant(ASSIGNMENT, "train_swaps_alpha_and_gamma", "train_q_learning",
-           [('''    decay_episodes = max(1, int(decay_fraction * n_episodes))
-    episode_returns = []
-    for episode in tqdm(range(n_episodes), desc="Q-learning", mininterval=1.0):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay_episodes)
-''',
-            '''    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-'''),
-            ('''        episode_return = 0.0
-        while True:
-''',
-            '''        total, done = 0.0, False
-        while not done:
-'''),
-            ('''            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
-            episode_return += reward
-            state = next_state
-            if terminated or truncated:
-                break
-        episode_returns.append(episode_return)
-    return q_table, np.array(episode_returns)
-''',
-            '''            q_learning_update(q_table, state, action, reward, next_state, terminated, gamma, alpha)
-            total += reward
-            state, done = next_state, terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''')],
-           ("q_learning_learns",)),
+           ("terminated, alpha, gamma)", "terminated, gamma, alpha)"), ("q_learning_learns",)),
     mutant(ASSIGNMENT, "train_forgets_to_move_to_next_state", "train_q_learning",
-           [('''    decay_episodes = max(1, int(decay_fraction * n_episodes))
-    episode_returns = []
-    for episode in tqdm(range(n_episodes), desc="Q-learning", mininterval=1.0):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay_episodes)
-''',
-            '''    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-'''),
-            ('''        episode_return = 0.0
-        while True:
-''',
-            '''        total, done = 0.0, False
-        while not done:
-'''),
-            ('''            episode_return += reward
-            state = next_state
-            if terminated or truncated:
-                break
-        episode_returns.append(episode_return)
-    return q_table, np.array(episode_returns)
-''',
-            '''            total += reward
-            done = terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''')],
-           ("q_learning_learns",)),
+           ("            state = next_state\n", ""), ("q_learning_learns",)),
 ]
 
 
