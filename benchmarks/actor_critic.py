@@ -34,8 +34,8 @@ from autograder.assignments.actor_critic import (  # noqa: E402
     SOLVED_RETURN,
     greedy_returns,
 )
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 from benchmarks.milestones import Milestones, quiet, show, summary  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 SB3_STEPS = 500_000
 

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.assignments.dqn import EVAL_SEED_OFFSET, LEARNING_CONFIG, RETURN_THRESHOLD  # noqa: E402
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 from benchmarks.milestones import Milestones, quiet, show, summary  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 EVAL_EVERY, EVAL_EPISODES, HOLD = 1000, 5, 3
 ZOO = dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,

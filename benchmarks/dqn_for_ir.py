@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TQDM_DISABLE", "1")  # the solution's progress bar would drown the table
 
 from autograder.assignments import dqn_for_ir as checks  # noqa: E402
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 from rlir.envs.user_satisfaction import baseline_returns  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 
 def main() -> None:

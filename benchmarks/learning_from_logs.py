@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import gymnasium as gym  # noqa: E402
 
 from autograder.assignments import learning_from_logs as checks  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 
 SIZES = (100, 1000, 10_000, 100_000)
 ESTIMATORS = ("IPS", "SNIPS", "clipped IPS (M=10)", "DM", "DR")

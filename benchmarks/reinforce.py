@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.assignments.reinforce import CARTPOLE_CONFIG, CARTPOLE_STEPS, CARTPOLE_THRESHOLD  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 
 WINDOW = 20
 

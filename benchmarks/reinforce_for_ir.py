@@ -25,9 +25,9 @@ import gymnasium as gym  # noqa: E402
 import torch  # noqa: E402
 
 from autograder.assignments import reinforce_for_ir as checks  # noqa: E402
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 from rlir.envs.ranking import make_splits, reference_scores  # noqa: E402
 from rlir.ir_metrics import ndcg_of_scores  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 
 def run(solution: dict, mode: str, seed: int, baseline: bool) -> tuple[float, float]:

@@ -23,22 +23,22 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from autograder.grading.batch import nbgrader_command, nbgrader_env  # noqa: E402
+from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 from rlir.frozenlake import make_frozenlake, optimal_success_probability, policy_success_probability  # noqa: E402
-from tests.helpers import load_in_process, solution_sources  # noqa: E402
 
 ASSIGNMENT = "01_tabular_q_learning"
 
 
 def time_nbgrader() -> tuple[float, float]:
     """Seconds for generate_assignment and for autograding the instructor solution, in a scratch course."""
-    nbgrader = str(Path(sys.executable).parent / "nbgrader")
     with tempfile.TemporaryDirectory() as scratch:
         course = Path(scratch)
         shutil.copy(ROOT / "nbgrader_config.py", course)
         shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+        env = nbgrader_env()
         start = time.perf_counter()
-        subprocess.run([nbgrader, "generate_assignment", ASSIGNMENT], cwd=course, env=env, check=True,
+        subprocess.run(nbgrader_command("generate_assignment", ASSIGNMENT), cwd=course, env=env, check=True,
                        capture_output=True)
         generate = time.perf_counter() - start
         submitted = course / "submitted" / "bench" / ASSIGNMENT
@@ -46,7 +46,7 @@ def time_nbgrader() -> tuple[float, float]:
         for notebook in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
             shutil.copy(notebook, submitted)
         start = time.perf_counter()
-        subprocess.run([nbgrader, "autograde", ASSIGNMENT, "--create"], cwd=course, env=env, check=True,
+        subprocess.run(nbgrader_command("autograde", ASSIGNMENT, "--create"), cwd=course, env=env, check=True,
                        capture_output=True)
         return generate, time.perf_counter() - start
 

@@ -1,33 +1,37 @@
-"""Run an assignment through the real nbgrader CLI in a temporary course directory (for end-to-end tests)."""
+"""Run assignments through the real nbgrader CLI in temporary course directories (for end-to-end tests)."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 
-from autograder.assignments import assignment as registered
-from tests.helpers import ROOT
+from autograder.assignments import registry
+from autograder.grading.batch import nbgrader_command, nbgrader_env
+from tests.helpers import ROOT, answer_cells
+
+__all__ = ["answer_cells", "assignment_folder", "autograde_and_feedback", "feedback_html", "make_course", "nbgrader",
+           "notebook_name", "same_notebook", "scores", "submit"]
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run nbgrader with this interpreter's bin first on PATH; fail the test with its output on error."""
-    bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    result = subprocess.run([os.path.join(bin_dir, "nbgrader"), *args], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=1800)
+    """Run nbgrader as the batch grader does (this venv's bin first on PATH); fail the test with its output."""
+    result = subprocess.run(nbgrader_command(*args), cwd=course, env=nbgrader_env(), capture_output=True, text=True,
+                            timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 
 def assignment_folder(assignment: str) -> str:
     """``dqn`` -> ``02_dqn`` (the folder name under source/)."""
-    return registered(assignment).folder
+    return registry()[assignment].folder
+
+
+def notebook_name(assignment: str) -> str:
+    return registry()[assignment].source_notebook(ROOT).name
 
 
 def make_course(tmp: Path, assignment: str) -> tuple[Path, str, Path, Path]:
@@ -50,14 +54,8 @@ def submit(course: Path, folder: str, student: str, notebook: nbformat.NotebookN
         nbformat.write(notebook, str(target / name))
 
 
-def answer_cells(notebook: Path) -> dict[str, str]:
-    """grade id -> source of every answer (solution) cell of a notebook file
-    (``autograder.grading.notebook.answer_sources`` gives the cells as the sandbox runs them instead)."""
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(notebook), 4).cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
-
-
 def autograde_and_feedback(course: Path, folder: str) -> None:
+    """One ``nbgrader autograde`` of every submission of ``folder``, then their feedback pages."""
     nbgrader(course, "autograde", folder, "--force", "--create")
     nbgrader(course, "generate_feedback", folder, "--force")
 

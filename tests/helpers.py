@@ -1,30 +1,41 @@
-"""Shared helpers for the project's tests: load a notebook's solution in-process, run its graded cells."""
+"""Shared helpers for the project's tests: the instructor solution in-process (from
+``autograder.grading.instructor``, which the benchmarks use too), its graded cells run against a namespace, a
+corpus by assignment, and notebooks made from the solution or the release as a corpus ``Submission`` says."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 
-from autograder.assignments import assignment as registered
-from autograder.grading.notebook import answer_sources, is_graded_test_cell, read_notebook, run_test_cell
+from autograder.assignments import registry
+from autograder.grading.instructor import load_in_process, solution_function, solution_sources
+from autograder.grading.notebook import is_graded_test_cell, read_notebook, run_test_cell
+from tests.corpus import Submission
 
 ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "corpus", "expensive", "failures", "graded_cells", "load_in_process", "notebook_of",
+           "replace_function", "run_cells", "solution_function", "solution_namespace", "solution_sources",
+           "source_notebook"]
 
 
 def source_notebook(assignment: str) -> Path:
     """The instructor notebook of an assignment (the only notebook in its source folder)."""
-    return registered(assignment).source_notebook(ROOT)
+    return registry()[assignment].source_notebook(ROOT)
 
 
-def solution_sources(assignment: str) -> list[tuple[str, str]]:
-    """The setup and answer cells of the instructor notebook, as the sandbox would run them."""
-    return answer_sources(read_notebook(source_notebook(assignment)))
+def corpus(assignment: str) -> ModuleType:
+    """tests/corpus/<assignment>.py: its MUTANTS, ALTERNATIVES, EXPENSIVE, TWICE and E2E."""
+    return importlib.import_module(f"tests.corpus.{assignment}")
 
 
-def solution_function(assignment: str, name: str) -> str:
-    """The instructor's answer cell that defines ``name`` (to build mutants of it by substitution)."""
-    return dict(solution_sources(assignment))[f"<cell answer_{name}>"]
+def expensive(assignment: str) -> set[str]:
+    """The graded cells that train (left out of the default in-process runs)."""
+    return set(corpus(assignment).EXPENSIVE)
 
 
 def replace_function(sources: list[tuple[str, str]], name: str, new_source: str) -> list[tuple[str, str]]:
@@ -35,28 +46,76 @@ def replace_function(sources: list[tuple[str, str]], name: str, new_source: str)
     return [(filename, new_source if filename == target else source) for filename, source in sources]
 
 
-def load_in_process(sources: list[tuple[str, str]]) -> dict:
-    """Execute the cells in a fresh namespace here (trusted test code only) and return the namespace."""
-    namespace: dict = {"__name__": "__student__"}
-    for filename, source in sources:
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102
-    return namespace
+def solution_namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:
+    """The instructor solution run here, with the answer cells of ``overrides`` (name -> source) replaced."""
+    sources = solution_sources(assignment)
+    for name, source in (overrides or {}).items():
+        sources = replace_function(sources, name, source)
+    return load_in_process(sources)
+
+
+@functools.cache
+def _graded_cells(assignment: str) -> tuple[tuple[str, str], ...]:
+    nb = read_notebook(source_notebook(assignment))
+    return tuple((cell.metadata["nbgrader"]["grade_id"], cell.source) for cell in nb.cells if is_graded_test_cell(cell))
 
 
 def graded_cells(assignment: str) -> dict[str, str]:
     """grade_id -> source of every graded test cell of the instructor notebook."""
-    nb = read_notebook(source_notebook(assignment))
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells if is_graded_test_cell(cell)}
+    return dict(_graded_cells(assignment))
 
 
-def run_cells(assignment: str, namespace: dict, contract: tuple[str, ...], only=None) -> dict[str, tuple]:
+def run_cells(assignment: str, namespace: dict, contract: tuple[str, ...] | None = None,
+              only=None) -> dict[str, tuple]:
     """grade_id -> (passed, output, error name, message) for the graded cells, run against ``namespace``."""
+    contract = registry()[assignment].contract if contract is None else contract
     objects = {name: namespace[name] for name in contract if name in namespace}
-    results = {}
-    for grade_id, source in graded_cells(assignment).items():
-        if only is None or grade_id in only:
-            results[grade_id] = run_test_cell(source, objects)
-    return results
+    return {grade_id: run_test_cell(source, objects) for grade_id, source in graded_cells(assignment).items()
+            if only is None or grade_id in only}
+
+
+def failures(results: dict[str, tuple]) -> dict[str, str]:
+    return {grade_id: message for grade_id, (ok, _, _, message) in results.items() if not ok}
+
+
+def answer_cells(notebook: Path) -> dict[str, str]:
+    """grade id -> source of every answer (solution) cell of a notebook file."""
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(str(notebook), 4).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def notebook_of(assignment: str, spec: Submission | None = None, *, deleted: tuple[str, ...] = (),
+                course: Path | None = None) -> nbformat.NotebookNode:
+    """The notebook ``spec`` describes (by default the instructor's, unchanged), without the graded cells of
+    ``deleted``; ``course`` replaces ``{course}`` in its extra cells."""
+    spec = spec or Submission(base="solution")
+    a = registry()[assignment]
+    nb = copy.deepcopy(read_notebook(a.source_notebook(ROOT) if spec.base == "solution" else a.release_notebook(ROOT)))
+    solution, released = answer_cells(a.source_notebook(ROOT)), answer_cells(a.release_notebook(ROOT))
+    mutants = {m.name: m for m in corpus(assignment).MUTANTS}
+    replaced = {f"answer_{mutants[name].function}": mutants[name].source for name in spec.mutants}
+    solved = set(solution) if spec.solved == ("*",) else {f"answer_{name}" for name in spec.solved}
+    prepended = {f"answer_{name}": code for name, code in spec.prepended}
+    missing = ({f"answer_{n}" for n in spec.unsolved} | set(replaced) | set(prepended) | set(spec.faked)
+               | set(spec.deleted) | set(deleted) | solved) - {c.metadata.get("nbgrader", {}).get("grade_id")
+                                                               for c in nb.cells}
+    assert not missing, f"{assignment}: no cells {sorted(missing)}"
+    kept = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in spec.deleted or grade_id in deleted:
+            continue
+        if spec.base == "release" and grade_id in solved:
+            cell.source = solution[grade_id]
+        if grade_id in {f"answer_{n}" for n in spec.unsolved}:
+            cell.source = released[grade_id]
+        cell.source = prepended.get(grade_id, "") + replaced.get(grade_id, cell.source)
+        if grade_id in spec.faked:
+            cell.source = f'print("PASSED {grade_id}")'
+        kept.append(cell)
+    kept += [nbformat.v4.new_code_cell(source.replace("{course}", str(course))) for source in spec.extra]
+    nb.cells = kept
+    return nb
 
 
 def filled_release(folder: str) -> nbformat.NotebookNode:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading.batch import batch_grade, summary
+from autograder.grading.batch import batch_grade, nbgrader_command, nbgrader_env, summary
 from tests.e2e import assignment_folder, make_course
 
 NOTEBOOK = "tabular_q_learning.ipynb"
@@ -97,9 +97,8 @@ def test_results_are_merged_into_the_course_gradebook_and_folders(graded):
 
 def test_nbgrader_export_reads_the_merged_gradebook(graded):
     course, folder, _ = graded
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "nbgrader"), "export", "--to", str(course / "grades.csv")], cwd=course,
-                   check=True, capture_output=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    subprocess.run(nbgrader_command("export", "--to", str(course / "grades.csv")), cwd=course, check=True,
+                   capture_output=True, env=nbgrader_env())
     rows = (course / "grades.csv").read_text().splitlines()
     alice = next(row for row in rows if ",alice," in row)
     assert ",40.0," in alice

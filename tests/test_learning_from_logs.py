@@ -1,4 +1,7 @@
-"""Assignment 7's checks against the instructor solution, a corpus of mutants, and alternative solutions."""
+"""Assignment 7's own tests (what every assignment's checks must satisfy is in tests/test_checks.py, end to end
+through nbgrader in tests/test_e2e.py): the whole notebook graded in well under a minute, every check catches a
+mistake of the corpus, a failure message in full, the grader's enumerations and baselines, no solution shipped,
+and, slow, the learning thresholds on other seeds."""
 
 from __future__ import annotations
 
@@ -11,50 +14,13 @@ import numpy as np
 import pytest
 
 from autograder.assignments import learning_from_logs as checks
+from autograder.assignments import registry
 from autograder.grading.notebook import grade_notebook, read_notebook
 from autograder.toolkit.framework import CheckFailure
-from tests.corpus.learning_from_logs import ALTERNATIVES, MUTANTS
-from tests.helpers import (
-    ROOT,
-    graded_cells,
-    load_in_process,
-    replace_function,
-    run_cells,
-    solution_sources,
-    source_notebook,
-)
+from tests.corpus.learning_from_logs import MUTANTS
+from tests.helpers import ROOT, expensive, failures, graded_cells, run_cells, solution_namespace, source_notebook
 
 ASSIGNMENT = "learning_from_logs"
-TOTAL_POINTS = 46
-N_CELLS = 13
-
-
-def solution_namespace(overrides: dict[str, str] | None = None) -> dict:
-    sources = solution_sources(ASSIGNMENT)
-    for name, source in (overrides or {}).items():
-        sources = replace_function(sources, name, source)
-    return load_in_process(sources)
-
-
-def failures(results: dict[str, tuple]) -> dict[str, str]:
-    return {grade_id: message for grade_id, (ok, _, _, message) in results.items() if not ok}
-
-
-def test_every_contract_name_has_an_answer_cell_and_a_check():
-    names = {filename for filename, _ in solution_sources(ASSIGNMENT)}
-    for function in checks.CONTRACT:
-        assert f"<cell answer_{function}>" in names
-    cells = graded_cells(ASSIGNMENT)
-    assert len(cells) == N_CELLS
-    sources = "\n".join(cells.values())
-    for function in checks.CONTRACT:
-        assert function in sources, f"no graded cell uses {function}"
-
-
-def test_instructor_solution_passes_every_cell_in_process():
-    results = run_cells(ASSIGNMENT, solution_namespace(), checks.CONTRACT)
-    assert failures(results) == {}
-    assert all(output.strip().splitlines()[-1].startswith("PASSED") for _, output, _, _ in results.values())
 
 
 def test_instructor_solution_gets_full_marks_through_the_sandbox_in_well_under_a_minute():
@@ -63,60 +29,18 @@ def test_instructor_solution_gets_full_marks_through_the_sandbox_in_well_under_a
     elapsed = time.monotonic() - start
     assert verdict.load_errors == []
     assert [(c.grade_id, c.error_message) for c in verdict.cells if not c.passed] == []
-    assert verdict.points == verdict.max_points == TOTAL_POINTS
+    assert verdict.points == verdict.max_points == sum(registry()[ASSIGNMENT].points(ROOT).values())
     assert elapsed < 60
 
 
-def test_the_corpus_is_large_enough():
-    assert len(MUTANTS) >= 12
-    assert len({m.name for m in MUTANTS}) == len(MUTANTS)
-    assert {m.function for m in MUTANTS} == set(checks.CONTRACT)  # every contract name has a mutant
+def test_every_check_catches_some_mistake_of_the_corpus():
     targeted = {cell for m in MUTANTS for cell in m.must_fail}
     assert targeted == set(graded_cells(ASSIGNMENT))  # every check catches some mistake
-    assert len(ALTERNATIVES) >= 3
-
-
-@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
-def test_mutant_loses_the_points_of_the_check_that_targets_it(mutant):
-    namespace = solution_namespace({mutant.function: mutant.source})
-    results = run_cells(ASSIGNMENT, namespace, checks.CONTRACT, only=set(mutant.must_fail))
-    assert set(results) == set(mutant.must_fail), "a targeted cell does not exist"
-    survived = [grade_id for grade_id, (ok, *_rest) in results.items() if ok]
-    assert survived == [], f"{mutant.name} kept the points of {survived}"
-    for _, _, error_name, message in results.values():
-        assert error_name == "CheckFailure", message
-        for part in ("Property failed:", "Input:", "Expected:", "Got:", "Hint:"):
-            assert part in message
-
-
-@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
-def test_alternative_correct_solution_keeps_full_marks(name):
-    results = run_cells(ASSIGNMENT, solution_namespace(ALTERNATIVES[name]), checks.CONTRACT)
-    assert failures(results) == {}
-
-
-def test_same_submission_graded_twice_gets_the_same_verdict():
-    """A partly wrong submission (the DR correction's sign flipped, clicks weighted by rank), graded twice
-    through the sandbox: identical per-cell results and messages."""
-    bugs = {m.name: m for m in MUTANTS}
-    nb = read_notebook(source_notebook(ASSIGNMENT))
-    for name in ("dr_correction_sign_flipped", "clicks_weighted_by_rank_not_by_examination"):
-        for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == f"answer_{bugs[name].function}":
-                cell.source = bugs[name].source
-    only = {"doubly_robust_unbiased", "doubly_robust_variance", "debiased_relevance_unbiased", "ips_unbiased",
-            "linucb_regret"}
-    first = grade_notebook(nb, ASSIGNMENT, only=only)
-    second = grade_notebook(nb, ASSIGNMENT, only=only)
-    summary = [(c.grade_id, c.passed, c.error_message) for c in first.cells]
-    assert summary == [(c.grade_id, c.passed, c.error_message) for c in second.cells]
-    assert {c.grade_id for c in first.cells if not c.passed} == {"doubly_robust_unbiased",
-                                                                  "debiased_relevance_unbiased"}
 
 
 def test_failure_message_names_property_input_expected_got_and_hint():
     bug = {m.name: m for m in MUTANTS}["clipping_the_product_not_the_weight"]
-    namespace = solution_namespace({bug.function: bug.source})
+    namespace = solution_namespace(ASSIGNMENT, {bug.function: bug.source})
     with pytest.raises(CheckFailure) as failure:
         checks.check_clipped_ips(namespace["clipped_ips_estimate"])
     assert "min(w_i, max_weight) * r_i" in failure.value.prop
@@ -147,7 +71,7 @@ def test_the_linucb_baselines_are_what_the_threshold_says():
     rnd = checks.baseline_actions("random", checks.LINUCB_ROUNDS, checks.GRADING_SEED)
     contexts, _ = checks.replay(eps, checks.GRADING_SEED)
     eps_regret, rnd_regret = checks.regret(eps, contexts).sum(), checks.regret(rnd, contexts).sum()
-    history = solution_namespace()["train_linucb"](gym.make(checks.ENV_ID), checks.LINUCB_ROUNDS,
+    history = solution_namespace(ASSIGNMENT)["train_linucb"](gym.make(checks.ENV_ID), checks.LINUCB_ROUNDS,
                                                    checks.LINUCB_ALPHA, checks.GRADING_SEED)
     ours = checks.regret(history["actions"], contexts).sum()
     assert ours < 0.8 * eps_regret < 0.8 * rnd_regret
@@ -158,8 +82,7 @@ def test_the_linucb_baselines_are_what_the_threshold_says():
 def test_learning_thresholds_hold_for_the_solution_on_other_seeds(seed, monkeypatch):
     """The thresholds are honest: on other seeds the instructor solution still clears every learning check."""
     monkeypatch.setattr(checks, "GRADING_SEED", seed)
-    only = {"click_ranker_learns", "behaviour_cloning", "linucb_regret"}
-    results = run_cells(ASSIGNMENT, solution_namespace(), checks.CONTRACT, only=only)
+    results = run_cells(ASSIGNMENT, solution_namespace(ASSIGNMENT), only=expensive(ASSIGNMENT))
     assert failures(results) == {}
 
 

@@ -5,68 +5,51 @@ that must lose their points. An alternative replaces several answer cells by a c
 another way; it must keep full marks.
 """
 
-from tests.corpus.tabular_q_learning import Mutant
+from tests.corpus import EndToEnd, Mutant, Submission, mutant, substituted
+
+ASSIGNMENT = "actor_critic"
 
 
 def _train(seed="seed", real="~autoreset", terminated="term") -> str:
     """train_a2c of the instructor solution with one expression changed, for the training mutants: the seed
     of the first reset, the mask of real transitions, or the terminal flags stored for the rollout."""
-    from tests.helpers import solution_function
-
-    source = solution_function("actor_critic", "train_a2c")
-    for old, new in (("envs.reset(seed=seed)", f"envs.reset(seed={seed})"),
-                     ("torch.as_tensor(~autoreset)", f"torch.as_tensor({real})"),
-                     ("torch.as_tensor(term, dtype", f"torch.as_tensor({terminated}, dtype")):
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
-    return source
-
-
-_GAE_TEMPLATE = '''
-def gae(rewards, values, last_values, terminated, truncated, gamma, lam):
-    values = values.detach()
-    next_values = torch.cat([values[1:], last_values.detach().reshape(1, -1)])
-    deltas = rewards + gamma * (1.0 - BOOTSTRAP_CUT) * next_values - values
-    continues = 1.0 - torch.clamp(RECURSION_CUT, max=1.0)
-    advantages = torch.zeros_like(deltas)
-    running = torch.zeros_like(deltas[0])
-    for t in reversed(range(deltas.shape[0])):
-        running = deltas[t] + gamma * lam * continues[t] * running
-        advantages[t] = running
-    return advantages, advantages + values
-'''
+    return substituted(ASSIGNMENT, "train_a2c", ("envs.reset(seed=seed)", f"envs.reset(seed={seed})"),
+                       ("torch.as_tensor(~autoreset)", f"torch.as_tensor({real})"),
+                       ("torch.as_tensor(term, dtype", f"torch.as_tensor({terminated}, dtype"))
 
 
 def _gae(bootstrap_cut="terminated", recursion_cut="terminated + truncated") -> str:
-    return _GAE_TEMPLATE.replace("BOOTSTRAP_CUT", bootstrap_cut).replace("RECURSION_CUT", recursion_cut)
+    """gae of the instructor solution with the flags that stop bootstrapping, or the recursion, changed."""
+    return substituted(ASSIGNMENT, "gae", ("continues = 1.0 - torch.clamp(terminated + truncated, max=1.0)",
+                                           f"continues = 1.0 - torch.clamp({recursion_cut}, max=1.0)"),
+                       ("gamma * (1.0 - terminated) * next_values", f"gamma * (1.0 - {bootstrap_cut}) * next_values"))
 
 
 MUTANTS = [
-    Mutant("actor_advantages_not_detached", "actor_loss", '''
-def actor_loss(log_probs, advantages, entropy, entropy_coef):
-    return -(log_probs * advantages).mean() - entropy_coef * entropy.mean()
-''', ("actor_loss_no_critic_gradient",)),
-    Mutant("entropy_bonus_wrong_sign", "actor_loss", '''
-def actor_loss(log_probs, advantages, entropy, entropy_coef):
-    return -(log_probs * advantages.detach()).mean() + entropy_coef * entropy.mean()
-''', ("entropy_bonus_sign", "actor_loss_value")),
-    Mutant("actor_loss_gradient_ascent_sign", "actor_loss", '''
-def actor_loss(log_probs, advantages, entropy, entropy_coef):
-    return (log_probs * advantages.detach()).mean() - entropy_coef * entropy.mean()
-''', ("actor_loss_value", "baseline_unbiased", "slides_baseline_example")),
-    Mutant("baseline_depends_on_the_action", "mc_advantages", '''
-def mc_advantages(returns, values):
-    # "an action should never be punished": clip the baseline at the action's own return
-    return (returns - torch.minimum(values, returns)).detach()
-''', ("baseline_unbiased", "slides_baseline_example", "mdp_advantages")),
-    Mutant("advantage_wrong_way_round", "mc_advantages", '''
-def mc_advantages(returns, values):
-    return (values - returns).detach()
-''', ("baseline_unbiased", "slides_baseline_example")),
-    Mutant("td_bootstraps_through_terminal", "td_advantages", '''
-def td_advantages(rewards, values, next_values, terminated, gamma):
-    return (rewards + gamma * next_values - values).detach()
-''', ("mdp_advantages",)),
+    mutant(ASSIGNMENT, "actor_advantages_not_detached", "actor_loss",
+           ("advantages.detach()",
+            "advantages"),
+           ("actor_loss_no_critic_gradient",)),
+    mutant(ASSIGNMENT, "entropy_bonus_wrong_sign", "actor_loss",
+           ("return -(log_probs * advantages.detach()).mean() - entropy_coef * entropy.mean()",
+            "return -(log_probs * advantages.detach()).mean() + entropy_coef * entropy.mean()"),
+           ("entropy_bonus_sign", "actor_loss_value")),
+    mutant(ASSIGNMENT, "actor_loss_gradient_ascent_sign", "actor_loss",
+           ("return -(log_probs * advantages.detach()).mean() - entropy_coef * entropy.mean()",
+            "return (log_probs * advantages.detach()).mean() - entropy_coef * entropy.mean()"),
+           ("actor_loss_value", "baseline_unbiased", "slides_baseline_example")),
+    mutant(ASSIGNMENT, "baseline_depends_on_the_action", "mc_advantages",
+           ("return (returns - values).detach()",
+            "return (returns - torch.minimum(values, returns)).detach()"),
+           ("baseline_unbiased", "slides_baseline_example", "mdp_advantages")),
+    mutant(ASSIGNMENT, "advantage_wrong_way_round", "mc_advantages",
+           ("returns - values",
+            "values - returns"),
+           ("baseline_unbiased", "slides_baseline_example")),
+    mutant(ASSIGNMENT, "td_bootstraps_through_terminal", "td_advantages",
+           ("(1.0 - terminated) * next_values",
+            "next_values"),
+           ("mdp_advantages",)),
     Mutant("gae_bootstraps_through_terminal", "gae", _gae(bootstrap_cut="0.0"),
            ("gae_lambda_limits", "gae_episode_boundaries")),
     Mutant("gae_recursion_not_reset_at_episode_end", "gae", _gae(recursion_cut="0.0 * terminated"),
@@ -76,41 +59,33 @@ def td_advantages(rewards, values, next_values, terminated, gamma):
            ("gae_lambda_limits", "gae_episode_boundaries")),
     Mutant("gae_recursion_runs_through_truncation", "gae", _gae(recursion_cut="terminated"),
            ("gae_lambda_limits", "gae_episode_boundaries")),
-    Mutant("critic_targets_not_detached", "critic_loss", '''
-def critic_loss(values, targets):
-    return ((values - targets) ** 2).mean()
-''', ("critic_loss",)),
-    Mutant("critic_loss_not_squared", "critic_loss", '''
-def critic_loss(values, targets):
-    return (values - targets.detach()).abs().mean()
-''', ("critic_loss",)),
-    Mutant("q_values_not_detached", "q_actor_critic_loss", '''
-def q_actor_critic_loss(log_probs, q_values):
-    return -(log_probs * q_values).mean()
-''', ("q_actor_critic_loss",)),
-    Mutant("value_network_keeps_last_axis", "ValueNetwork", '''
-class ValueNetwork(nn.Module):
-    def __init__(self, obs_dim, hidden_sizes=(64,)):
-        super().__init__()
-        layers, last = [], obs_dim
+    mutant(ASSIGNMENT, "critic_targets_not_detached", "critic_loss",
+           ("targets.detach()",
+            "targets"),
+           ("critic_loss",)),
+    mutant(ASSIGNMENT, "critic_loss_not_squared", "critic_loss",
+           ("(values - targets.detach()) ** 2",
+            "values - targets.detach()).abs("),
+           ("critic_loss",)),
+    mutant(ASSIGNMENT, "q_values_not_detached", "q_actor_critic_loss",
+           ("q_values.detach()",
+            "q_values"),
+           ("q_actor_critic_loss",)),
+    mutant(ASSIGNMENT, "value_network_keeps_last_axis", "ValueNetwork",
+           ("torch.float32)).squeeze(-1",
+            "torch.float32)"),
+           ("value_network",)),
+    mutant(ASSIGNMENT, "value_network_ignores_hidden_sizes", "ValueNetwork",
+           ('''        layers, last = [], obs_dim
         for size in hidden_sizes:
             layers += [nn.Linear(last, size), nn.Tanh()]
             last = size
         layers.append(nn.Linear(last, 1))
         self.net = nn.Sequential(*layers)
-
-    def forward(self, obs):
-        return self.net(torch.as_tensor(obs, dtype=torch.float32))
-''', ("value_network",)),
-    Mutant("value_network_ignores_hidden_sizes", "ValueNetwork", '''
-class ValueNetwork(nn.Module):
-    def __init__(self, obs_dim, hidden_sizes=(64,)):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, 1))
-
-    def forward(self, obs):
-        return self.net(torch.as_tensor(obs, dtype=torch.float32)).squeeze(-1)
-''', ("value_network",)),
+''',
+            '''        self.net = nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, 1))
+'''),
+           ("value_network",)),
     Mutant("autoreset_step_treated_as_transition", "train_a2c", _train(real="np.ones(n_envs, dtype=bool)"),
            ("critic_probe_values",)),
     Mutant("training_bootstraps_through_terminal", "train_a2c", _train(terminated="np.zeros(n_envs)"),
@@ -250,3 +225,21 @@ def train_a2c(n_envs, total_steps, config, seed):
 ''',
     },
 }
+
+EXPENSIVE = ("a2c_learns_cartpole",)
+
+# A partly wrong submission (GAE runs through truncations, autoreset steps trained on) graded twice
+# (tests/test_checks.py).
+TWICE = Submission(base="solution", mutants=("gae_recursion_runs_through_truncation",
+                                             "autoreset_step_treated_as_transition"), deleted=EXPENSIVE,
+                   lost={"gae_lambda_limits": 4.0, "gae_episode_boundaries": 4.0, "critic_probe_values": 5.0})
+
+E2E = EndToEnd(
+    submissions={
+        # answers that alone earn these cells (the other answers stay unsolved)
+        "partial": Submission(solved=("q_actor_critic_loss", "mc_advantages", "actor_loss", "td_advantages"),
+                              earned={"actor_loss_value": 3.0, "baseline_unbiased": 4.0,
+                                      "slides_baseline_example": 2.0, "mdp_advantages": 4.0}),
+    },
+    failing_property="GAE with lambda=0 equals the TD errors",
+)

@@ -1,8 +1,8 @@
 """Submissions that attack or break grading, on assignment 1. Each replaces answer cells of the instructor
 solution; ``loses`` are the graded cells it must fail, ``keeps`` a cell it must still pass (its other work
-is graded as usual). Together with the whole-notebook attacks in tests/test_nbgrader_e2e.py (edited and
-deleted test cells, a printed fake score, sys.exit and os._exit in the kernel) and tests/test_batch.py (a hung
-kernel, a killed kernel), this is the adversarial corpus."""
+is graded as usual). Together with the whole-notebook attacks graded by tests/test_e2e.py (``E2E`` of
+tests/corpus/tabular_q_learning.py: edited and deleted test cells, a printed fake score, sys.exit and os._exit
+in the kernel) and tests/test_batch.py (a hung kernel, a killed kernel), this is the adversarial corpus."""
 
 from dataclasses import dataclass, field
 

@@ -5,287 +5,213 @@ A mutant replaces one answer cell of the instructor solution by a buggy version 
 written another way; it must keep full marks.
 """
 
-from tests.corpus.tabular_q_learning import Mutant
+import dataclasses
+
+from tests.corpus import EndToEnd, Mutant, Submission, mutant, solution_function
+
+ASSIGNMENT = "dqn"
 
 MUTANTS = [
-    Mutant("targets_without_terminal_mask", "dqn_targets", '''
-def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
-    with torch.no_grad():
-        return rewards + gamma * target_net(next_obs).max(dim=1).values
-''', ("dqn_targets",)),
-    Mutant("targets_stop_at_truncation_too", "dqn_targets", '''
-def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
-    with torch.no_grad():
-        return rewards.clone()
-''', ("dqn_targets",)),
-    Mutant("targets_carry_gradient", "dqn_targets", '''
-def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
-    next_values = target_net(next_obs).max(dim=1).values
-    return rewards + gamma * (1.0 - terminated) * next_values
-''', ("dqn_targets", "gradient_reaches_only_online_network")),
-    Mutant("targets_max_over_batch_axis", "dqn_targets", '''
-def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
-    with torch.no_grad():
-        next_values = target_net(next_obs).max(dim=0).values.max()
+    mutant(ASSIGNMENT, "targets_without_terminal_mask", "dqn_targets",
+           ('''        next_values = target_net(next_obs).max(dim=1).values
         return rewards + gamma * (1.0 - terminated) * next_values
-''', ("dqn_targets",)),
-    Mutant("double_dqn_argmax_from_target_net", "double_dqn_targets", '''
-def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
-    with torch.no_grad():
-        best = target_net(next_obs).argmax(dim=1, keepdim=True)
+''',
+            "        return rewards + gamma * target_net(next_obs).max(dim=1).values\n"),
+           ("dqn_targets",)),
+    mutant(ASSIGNMENT, "targets_stop_at_truncation_too", "dqn_targets",
+           ('''        next_values = target_net(next_obs).max(dim=1).values
+        return rewards + gamma * (1.0 - terminated) * next_values
+''',
+            "        return rewards.clone()\n"),
+           ("dqn_targets",)),
+    mutant(ASSIGNMENT, "targets_carry_gradient", "dqn_targets",
+           ('''    with torch.no_grad():
+        next_values = target_net(next_obs).max(dim=1).values
+        return rewards + gamma * (1.0 - terminated) * next_values
+''',
+            '''    next_values = target_net(next_obs).max(dim=1).values
+    return rewards + gamma * (1.0 - terminated) * next_values
+'''),
+           ("dqn_targets", "gradient_reaches_only_online_network")),
+    mutant(ASSIGNMENT, "targets_max_over_batch_axis", "dqn_targets",
+           ("1).values",
+            "0).values.max()"),
+           ("dqn_targets",)),
+    mutant(ASSIGNMENT, "double_dqn_argmax_from_target_net", "double_dqn_targets",
+           ('''        best_actions = online_net(next_obs).argmax(dim=1, keepdim=True)
+        next_values = target_net(next_obs).gather(1, best_actions).squeeze(1)
+        return rewards + gamma * (1.0 - terminated) * next_values
+''',
+            '''        best = target_net(next_obs).argmax(dim=1, keepdim=True)
         return rewards + gamma * (1.0 - terminated) * target_net(next_obs).gather(1, best).squeeze(1)
-''', ("double_dqn_targets",)),
-    Mutant("double_dqn_value_from_online_net", "double_dqn_targets", '''
-def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
-    with torch.no_grad():
-        return rewards + gamma * (1.0 - terminated) * online_net(next_obs).max(dim=1).values
-''', ("double_dqn_targets", "double_dqn_never_exceeds_dqn")),
-    Mutant("double_dqn_gradient_through_online_choice", "double_dqn_targets", '''
-def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
-    best = online_net(next_obs).argmax(dim=1, keepdim=True)
+'''),
+           ("double_dqn_targets",)),
+    mutant(ASSIGNMENT, "double_dqn_value_from_online_net", "double_dqn_targets",
+           ('''        best_actions = online_net(next_obs).argmax(dim=1, keepdim=True)
+        next_values = target_net(next_obs).gather(1, best_actions).squeeze(1)
+        return rewards + gamma * (1.0 - terminated) * next_values
+''',
+            '''        return rewards + gamma * (1.0 - terminated) * online_net(next_obs).max(dim=1).values
+'''),
+           ("double_dqn_targets", "double_dqn_never_exceeds_dqn")),
+    mutant(ASSIGNMENT, "double_dqn_gradient_through_online_choice", "double_dqn_targets",
+           ('''    with torch.no_grad():
+        best_actions = online_net(next_obs).argmax(dim=1, keepdim=True)
+        next_values = target_net(next_obs).gather(1, best_actions).squeeze(1)
+        return rewards + gamma * (1.0 - terminated) * next_values
+''',
+            '''    best = online_net(next_obs).argmax(dim=1, keepdim=True)
     values = target_net(next_obs).gather(1, best).squeeze(1)
     return rewards + gamma * (1.0 - terminated) * values
-''', ("double_dqn_targets", "double_dqn_never_exceeds_dqn", "gradient_reaches_only_online_network")),
-    Mutant("dueling_without_mean_subtraction", "DuelingQNetwork", '''
-class DuelingQNetwork(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
-        super().__init__()
-        layers, n_in = [], obs_dim
-        for n_out in hidden_sizes:
-            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-            n_in = n_out
-        self.features = nn.Sequential(*layers)
-        self.value_head = nn.Linear(n_in, 1)
-        self.advantage_head = nn.Linear(n_in, n_actions)
-
-    def forward(self, obs):
-        hidden = self.features(obs)
-        return self.value_head(hidden) + self.advantage_head(hidden)
-''', ("dueling_mean_q_is_value", "dueling_advantage_shift")),
-    Mutant("dueling_subtracts_max", "DuelingQNetwork", '''
-class DuelingQNetwork(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
-        super().__init__()
-        layers, n_in = [], obs_dim
-        for n_out in hidden_sizes:
-            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-            n_in = n_out
-        self.features = nn.Sequential(*layers)
-        self.value_head = nn.Linear(n_in, 1)
-        self.advantage_head = nn.Linear(n_in, n_actions)
-
-    def forward(self, obs):
-        hidden = self.features(obs)
-        advantages = self.advantage_head(hidden)
-        return self.value_head(hidden) + advantages - advantages.max(dim=1, keepdim=True).values
-''', ("dueling_mean_q_is_value",)),
-    Mutant("dueling_mean_over_batch", "DuelingQNetwork", '''
-class DuelingQNetwork(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
-        super().__init__()
-        layers, n_in = [], obs_dim
-        for n_out in hidden_sizes:
-            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-            n_in = n_out
-        self.features = nn.Sequential(*layers)
-        self.value_head = nn.Linear(n_in, 1)
-        self.advantage_head = nn.Linear(n_in, n_actions)
-
-    def forward(self, obs):
-        hidden = self.features(obs)
-        advantages = self.advantage_head(hidden)
-        return self.value_head(hidden) + advantages - advantages.mean(dim=0, keepdim=True)
-''', ("dueling_mean_q_is_value",)),
-    Mutant("q_network_ignores_hidden_sizes", "QNetwork", '''
-class QNetwork(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
-        super().__init__()
-        self.layers = nn.Sequential(nn.Linear(obs_dim, 64), nn.ReLU(), nn.Linear(64, n_actions))
-
-    def forward(self, obs):
-        return self.layers(obs)
-''', ("q_network",)),
-    Mutant("q_network_detaches_output", "QNetwork", '''
-class QNetwork(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(128, 128)):
-        super().__init__()
-        sizes = [obs_dim, *hidden_sizes, n_actions]
+'''),
+           ("double_dqn_targets", "double_dqn_never_exceeds_dqn", "gradient_reaches_only_online_network")),
+    mutant(ASSIGNMENT, "dueling_without_mean_subtraction", "DuelingQNetwork",
+           ('''        advantages = self.advantage_head(hidden)
+        return self.value_head(hidden) + advantages - advantages.mean(dim=1, keepdim=True)
+''',
+            "        return self.value_head(hidden) + self.advantage_head(hidden)\n"),
+           ("dueling_mean_q_is_value", "dueling_advantage_shift")),
+    mutant(ASSIGNMENT, "dueling_subtracts_max", "DuelingQNetwork",
+           ("advantages.mean(dim=1, keepdim=True)",
+            "advantages.max(dim=1, keepdim=True).values"),
+           ("dueling_mean_q_is_value",)),
+    mutant(ASSIGNMENT, "dueling_mean_over_batch", "DuelingQNetwork",
+           ('''return self.value_head(hidden) + advantages - advantages.mean(dim=1, keepdim=True)''',
+            '''return self.value_head(hidden) + advantages - advantages.mean(dim=0, keepdim=True)'''),
+           ("dueling_mean_q_is_value",)),
+    mutant(ASSIGNMENT, "q_network_ignores_hidden_sizes", "QNetwork",
+           ('''        sizes = [obs_dim, *hidden_sizes, n_actions]
         layers = []
-        for i in range(len(sizes) - 1):
+        for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if index < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        self.layers = nn.Sequential(*layers)
+''',
+            '''        self.layers = nn.Sequential(nn.Linear(obs_dim, 64), nn.ReLU(), nn.Linear(64, n_actions))
+'''),
+           ("q_network",)),
+    mutant(ASSIGNMENT, "q_network_detaches_output", "QNetwork",
+           [('''        for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if index < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        self.layers = nn.Sequential(*layers)
+''',
+            '''        for i in range(len(sizes) - 1):
             layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
         self.layers = nn.Sequential(*layers[:-1])
-
-    def forward(self, obs):
-        with torch.no_grad():
+'''),
+            ("        return self.layers(obs)\n",
+            '''        with torch.no_grad():
             return self.layers(obs)
-''', ("q_network", "gradient_reaches_only_online_network")),
-    Mutant("buffer_samples_unwritten_slots", "ReplayBuffer", '''
-class ReplayBuffer:
-    def __init__(self, capacity, obs_dim, seed=0):
-        self.capacity = capacity
-        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+''')],
+           ("q_network", "gradient_reaches_only_online_network")),
+    mutant(ASSIGNMENT, "buffer_samples_unwritten_slots", "ReplayBuffer",
+           [("0  # the slot the next transition goes to",
+            "0"),
+            ("return self.batch(self.rng.integers(0, self.size, size=batch_size))",
+            "return self.batch(self.rng.integers(0, self.capacity, size=batch_size))")],
+           ("replay_buffer_fifo",)),
+    mutant(ASSIGNMENT, "buffer_stops_adding_when_full", "ReplayBuffer",
+           [('''        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
         self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
         self.actions = np.zeros(capacity, dtype=np.int64)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
-        self.position = 0
+        self.position = 0  # the slot the next transition goes to
         self.size = 0
-        self.rng = np.random.default_rng(seed)
-
-    def add(self, obs, action, reward, next_obs, terminated):
-        slot = self.position
+''',
+            "        self.data = []\n"),
+            ('''        slot = self.position
         self.obs[slot], self.actions[slot], self.rewards[slot] = obs, action, reward
         self.next_obs[slot], self.terminated[slot] = next_obs, float(terminated)
         self.position = (slot + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
-
-    def __len__(self):
-        return self.size
-
-    def sample(self, batch_size):
-        return self.batch(self.rng.integers(0, self.capacity, size=batch_size))
-
-    def batch(self, slots):
-        return Batch(torch.as_tensor(self.obs[slots]), torch.as_tensor(self.actions[slots]),
-                     torch.as_tensor(self.rewards[slots]), torch.as_tensor(self.next_obs[slots]),
-                     torch.as_tensor(self.terminated[slots]))
-''', ("replay_buffer_fifo",)),
-    Mutant("buffer_stops_adding_when_full", "ReplayBuffer", '''
-class ReplayBuffer:
-    def __init__(self, capacity, obs_dim, seed=0):
-        self.capacity = capacity
-        self.data = []
-        self.rng = np.random.default_rng(seed)
-
-    def add(self, obs, action, reward, next_obs, terminated):
-        if len(self.data) < self.capacity:
+''',
+            '''        if len(self.data) < self.capacity:
             self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
                               np.asarray(next_obs, np.float32), float(terminated)))
-
-    def __len__(self):
-        return len(self.data)
-
-    def sample(self, batch_size):
-        return self.batch(self.rng.integers(0, len(self.data), size=batch_size))
-
-    def batch(self, slots):
-        rows = [self.data[i] for i in slots]
+'''),
+            ("return self.size",
+            "return len(self.data)"),
+            ("return self.batch(self.rng.integers(0, self.size, size=batch_size))",
+            "return self.batch(self.rng.integers(0, len(self.data), size=batch_size))"),
+            ('''        return Batch(torch.as_tensor(self.obs[slots]), torch.as_tensor(self.actions[slots]),
+                     torch.as_tensor(self.rewards[slots]), torch.as_tensor(self.next_obs[slots]),
+                     torch.as_tensor(self.terminated[slots]))
+''',
+            '''        rows = [self.data[i] for i in slots]
         return Batch(torch.as_tensor(np.array([r[0] for r in rows])), torch.as_tensor([r[1] for r in rows]),
                      torch.as_tensor([r[2] for r in rows], dtype=torch.float32),
                      torch.as_tensor(np.array([r[3] for r in rows])),
                      torch.as_tensor([r[4] for r in rows], dtype=torch.float32))
-''', ("replay_buffer_fifo", "replay_buffer_uniform")),
-    Mutant("buffer_sampling_favours_recent", "ReplayBuffer", '''
-class ReplayBuffer:
-    def __init__(self, capacity, obs_dim, seed=0):
-        self.capacity = capacity
-        self.data = collections.deque(maxlen=capacity)
-        self.rng = np.random.default_rng(seed)
-
-    def add(self, obs, action, reward, next_obs, terminated):
-        self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
+''')],
+           ("replay_buffer_fifo", "replay_buffer_uniform")),
+    mutant(ASSIGNMENT, "buffer_sampling_favours_recent", "ReplayBuffer",
+           [('''        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.position = 0  # the slot the next transition goes to
+        self.size = 0
+''',
+            "        self.data = collections.deque(maxlen=capacity)\n"),
+            ('''        slot = self.position
+        self.obs[slot], self.actions[slot], self.rewards[slot] = obs, action, reward
+        self.next_obs[slot], self.terminated[slot] = next_obs, float(terminated)
+        self.position = (slot + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+''',
+            '''        self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
                           np.asarray(next_obs, np.float32), float(terminated)))
-
-    def __len__(self):
-        return len(self.data)
-
-    def sample(self, batch_size):
-        n = len(self.data)
-        # "recent experience matters more": a triangular distribution over the stored transitions
+'''),
+            ("return self.size",
+            "return len(self.data)"),
+            ("        return self.batch(self.rng.integers(0, self.size, size=batch_size))\n",
+            '''        n = len(self.data)
         slots = np.minimum((n * np.sqrt(self.rng.random(batch_size))).astype(int), n - 1)
         rows = [self.data[i] for i in slots]
         return Batch(torch.as_tensor(np.array([r[0] for r in rows])), torch.as_tensor([r[1] for r in rows]),
                      torch.as_tensor([r[2] for r in rows], dtype=torch.float32),
                      torch.as_tensor(np.array([r[3] for r in rows])),
                      torch.as_tensor([r[4] for r in rows], dtype=torch.float32))
-
-    def batch(self, slots):
-        raise NotImplementedError
-''', ("replay_buffer_uniform",)),
-    Mutant("linear_schedule_without_clamp", "linear_schedule", '''
-def linear_schedule(step, start, end, duration):
-    return float(start + (end - start) * step / duration)
-''', ("linear_schedule",)),
-    Mutant("td_loss_squared_error", "td_loss", '''
-def td_loss(online_net, batch, targets, weights=None):
-    q_taken = online_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
-    losses = (q_taken - targets) ** 2
+'''),
+            ('''        return Batch(torch.as_tensor(self.obs[slots]), torch.as_tensor(self.actions[slots]),
+                     torch.as_tensor(self.rewards[slots]), torch.as_tensor(self.next_obs[slots]),
+                     torch.as_tensor(self.terminated[slots]))
+''',
+            "        raise NotImplementedError\n")],
+           ("replay_buffer_uniform",)),
+    mutant(ASSIGNMENT, "linear_schedule_without_clamp", "linear_schedule",
+           ("min(1.0, step / duration)",
+            "step / duration"),
+           ("linear_schedule",)),
+    mutant(ASSIGNMENT, "td_loss_squared_error", "td_loss",
+           ('F.smooth_l1_loss(q_taken, targets, reduction="none")',
+            "(q_taken - targets) ** 2"),
+           ("td_loss",)),
+    mutant(ASSIGNMENT, "td_loss_ignores_weights", "td_loss",
+           ('''    losses = F.smooth_l1_loss(q_taken, targets, reduction="none")
     if weights is not None:
         losses = weights * losses
     return losses.mean()
-''', ("td_loss",)),
-    Mutant("td_loss_ignores_weights", "td_loss", '''
-def td_loss(online_net, batch, targets, weights=None):
-    q_taken = online_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
-    return F.smooth_l1_loss(q_taken, targets)
-''', ("td_loss",)),
-    Mutant("td_loss_uses_max_instead_of_taken_action", "td_loss", '''
-def td_loss(online_net, batch, targets, weights=None):
-    q = online_net(batch.obs).max(dim=1).values
+''',
+            "    return F.smooth_l1_loss(q_taken, targets)\n"),
+           ("td_loss",)),
+    mutant(ASSIGNMENT, "td_loss_uses_max_instead_of_taken_action", "td_loss",
+           ('''    q_taken = online_net(batch.obs).gather(1, batch.actions.long().unsqueeze(1)).squeeze(1)
+    losses = F.smooth_l1_loss(q_taken, targets, reduction="none")
+''',
+            '''    q = online_net(batch.obs).max(dim=1).values
     losses = F.smooth_l1_loss(q, targets, reduction="none")
-    if weights is not None:
-        losses = weights * losses
-    return losses.mean()
-''', ("td_loss",)),
+'''),
+           ("td_loss",)),
 ]
 
-PER_BASE = '''
-class PrioritizedReplayBuffer(ReplayBuffer):
-    def __init__(self, capacity, obs_dim, alpha, beta, eps=1e-6, seed=0):
-        super().__init__(capacity, obs_dim, seed)
-        self.alpha, self.beta, self.eps = alpha, beta, eps
-        self.leaves = 1
-        while self.leaves < capacity:
-            self.leaves *= 2
-        self.tree = np.zeros(2 * self.leaves)
-        self.max_priority = 1.0
-
-    def total(self):
-        return float(self.tree[1])
-
-    def find(self, value):
-        node = 1
-        while node < self.leaves:
-            left = 2 * node
-            if value < self.tree[left]:
-                node = left
-            else:
-                value -= self.tree[left]
-                node = left + 1
-        return node - self.leaves
-
-    def set_priority(self, slot, priority):
-        node = slot + self.leaves
-        self.tree[node] = priority ** self.alpha
-        node //= 2
-        while node >= 1:
-            self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]
-            node //= 2
-
-    def add(self, obs, action, reward, next_obs, terminated):
-        slot = self.position
-        super().add(obs, action, reward, next_obs, terminated)
-        self.set_priority(slot, self.max_priority)
-
-    def sample(self, batch_size):
-        total = self.total()
-        values = (np.arange(batch_size) + self.rng.random(batch_size)) * (total / batch_size)
-        slots = np.array([self.find(min(v, np.nextafter(total, 0.0))) for v in values], dtype=np.int64)
-        probabilities = self.tree[slots + self.leaves] / total
-        weights = (len(self) * probabilities) ** (-self.beta)
-        return self.batch(slots), slots, torch.as_tensor(weights / weights.max(), dtype=torch.float32)
-
-    def update_priorities(self, indices, td_errors):
-        priorities = np.abs(np.asarray(td_errors, dtype=np.float64)) + self.eps
-        for slot, priority in zip(np.asarray(indices), priorities):
-            self.set_priority(int(slot), priority)
-        self.max_priority = max(self.max_priority, float(priorities.max()))
-'''
-
-
 def per_mutant(name: str, old: str, new: str, must_fail: tuple[str, ...]) -> Mutant:
-    assert old in PER_BASE, old
-    return Mutant(name, "PrioritizedReplayBuffer", PER_BASE.replace(old, new), must_fail)
+    return mutant(ASSIGNMENT, name, "PrioritizedReplayBuffer", (old, new), must_fail)
 
 
 MUTANTS += [
@@ -482,36 +408,31 @@ def td_loss(online_net, batch, targets, weights=None):
 
 
 def _train_source() -> str:
-    from tests.helpers import solution_function
-
-    return solution_function("dqn", "train_dqn")
+    return solution_function(ASSIGNMENT, "train_dqn")
 
 
-def train_mutant(name: str, old: str, new: str, must_fail: tuple[str, ...]) -> Mutant:
-    source = _train_source()
-    assert old in source, old
-    return Mutant(name, "train_dqn", source.replace(old, new), must_fail)
+def train_mutant(name: str, changes: list[tuple[str, str]] | tuple[str, str], must_fail: tuple[str, ...]) -> Mutant:
+    return mutant(ASSIGNMENT, name, "train_dqn", changes, must_fail)
 
 
 # Mistakes in the training loop. Those judged only by the (slow) learning check are in SLOW_MUTANTS.
 MUTANTS += [
-    train_mutant("train_unseeded_generator", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng()",
+    train_mutant("train_unseeded_generator", ("rng = np.random.default_rng(seed)", "rng = np.random.default_rng()"),
                  ("train_dqn_interface",)),
-    train_mutant("train_returns_training_episode_returns",
-                 "eval_returns.append(evaluate_greedy(online_net, eval_env, cfg[\"eval_episodes\"], seed + 10_000))",
-                 "pass", ("train_dqn_interface",)),
+    # the training episodes' returns recorded instead of the greedy evaluations, as in assignment 1
+    train_mutant("train_returns_training_episode_returns", [
+        ("eval_returns.append(evaluate_greedy(online_net, eval_env, cfg[\"eval_episodes\"], seed + 10_000))", "pass"),
+        ("eval_returns = []", "eval_returns, episode_return = [], 0.0"),
+        ("        obs = next_obs\n", "        obs = next_obs\n        episode_return += reward\n"),
+        ("            obs, _ = env.reset()\n",
+         "            obs, _ = env.reset()\n            eval_returns.append(episode_return)\n"
+         "            episode_return = 0.0\n"),
+    ], ("train_dqn_interface",)),
 ]
-# ... and the training episodes' returns recorded instead, as in assignment 1
-MUTANTS[-1] = Mutant(MUTANTS[-1].name, "train_dqn", MUTANTS[-1].source
-                     .replace("eval_returns = []", "eval_returns, episode_return = [], 0.0")
-                     .replace("        obs = next_obs\n", "        obs = next_obs\n        episode_return += reward\n")
-                     .replace("            obs, _ = env.reset()\n",
-                              "            obs, _ = env.reset()\n            eval_returns.append(episode_return)\n"
-                              "            episode_return = 0.0\n"), ("train_dqn_interface",))
 SLOW_MUTANTS = [
-    train_mutant("train_never_syncs_target_network", "target_net.load_state_dict(online_net.state_dict())",
-                 "pass", ("dqn_learns_cartpole",)),
-    train_mutant("train_never_learns_from_replay", "optimizer.step()", "pass", ("dqn_learns_cartpole",)),
+    train_mutant("train_never_syncs_target_network", ("target_net.load_state_dict(online_net.state_dict())", "pass"),
+                 ("dqn_learns_cartpole",)),
+    train_mutant("train_never_learns_from_replay", ("optimizer.step()", "pass"), ("dqn_learns_cartpole",)),
 ]
 
 # A correct training loop that uses randomness differently: exploration from the action space's own seeded
@@ -527,3 +448,23 @@ ALTERNATIVES["other_random_streams"] = {
     .replace("buffer = ReplayBuffer(cfg[\"buffer_size\"], obs_dim, seed)",
              "buffer = ReplayBuffer(cfg[\"buffer_size\"], obs_dim, seed + 1)"),
 }
+
+EXPENSIVE = ("dqn_learns_cartpole",)
+MUTANTS += [dataclasses.replace(m, slow=True) for m in SLOW_MUTANTS]
+
+# A partly wrong submission graded twice (tests/test_checks.py); training determinism: tests/test_dqn.py.
+TWICE = Submission(base="solution", mutants=("dueling_subtracts_max", "per_weights_not_normalised"),
+                   deleted=(*EXPENSIVE, "train_dqn_interface"),
+                   lost={"dueling_mean_q_is_value": 3.0, "per_importance_weights": 3.0})
+
+E2E = EndToEnd(
+    submissions={
+        # one realistic mistake (the dueling head subtracts the max advantage), train_dqn left as released
+        "buggy": Submission(base="solution", mutants=("dueling_subtracts_max",), unsolved=("train_dqn",),
+                            lost={"dueling_mean_q_is_value": 3.0, "train_dqn_interface": 2.0,
+                                  "dqn_learns_cartpole": 8.0}),
+    },
+    failing_property="the mean over actions of Q(s, .) equals V(s)",
+    feedback_of="buggy",
+    not_in_release=("smooth_l1_loss(q_taken", "self.tree[2 * node]"),
+)

@@ -5,184 +5,183 @@ A mutant replaces one answer cell of the instructor solution by a buggy version 
 written another way; it must keep full marks.
 """
 
-from dataclasses import dataclass
+from tests.corpus import EndToEnd, Mutant, Submission, mutant
+
+ASSIGNMENT = "dqn_for_ir"
 
 
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    function: str
-    source: str
-    must_fail: tuple[str, ...]
-
-
-# The instructor's trainer with one line changed (``{change}`` marks the spot), for the training mutants.
-TRAINER = '''
-def train_recommender_dqn(env, total_steps, config, seed):
-    rng = {rng}
-    torch.manual_seed(seed)
-    obs_dim, n_actions = env.observation_space.shape[0], env.action_space.n
-    layers, width = [], obs_dim
-    for hidden in config["hidden_sizes"]:
-        layers += [nn.Linear(width, hidden), nn.ReLU()]
-        width = hidden
-    q_network = nn.Sequential(*layers, nn.Linear(width, n_actions))
-    target_network = copy.deepcopy(q_network)
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=config["learning_rate"])
-    capacity = config["buffer_size"]
-    states = np.zeros((capacity, obs_dim), dtype=np.float32)
-    next_states = np.zeros((capacity, obs_dim), dtype=np.float32)
-    actions = np.zeros(capacity, dtype=np.int64)
-    rewards = np.zeros(capacity, dtype=np.float32)
-    dones = np.zeros(capacity, dtype=np.float32)
-    size = position = 0
-    all_available = np.ones(n_actions, dtype=bool)
-    decay_steps = max(1, int(config["exploration_fraction"] * total_steps))
-    episode_returns, episode_return = [], 0.0
-    gamma = {gamma}
-    obs, _ = env.reset(seed=seed)
-    for step in range(total_steps):
-        fraction = min(1.0, step / decay_steps)
-        epsilon = config["epsilon_start"] + fraction * (config["epsilon_end"] - config["epsilon_start"])
-        with torch.no_grad():
-            q_values = q_network(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))[0]
-        action = masked_epsilon_greedy(q_values, all_available, epsilon, rng)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        states[position], actions[position], rewards[position] = obs, action, reward
-        next_states[position], dones[position] = next_obs, float(terminated)
-        position, size = (position + 1) % capacity, min(size + 1, capacity)
-        episode_return += float(reward)
-        obs = next_obs
-        {record}
-        if terminated or truncated:
-            {record_end}
-            episode_return = 0.0
-            obs, _ = env.reset()
-        if step >= config["learning_starts"] and step % config["train_frequency"] == 0:
-            index = rng.integers(size, size=config["batch_size"])
-            s, a = torch.from_numpy(states[index]), torch.from_numpy(actions[index])
-            r, s2, d = torch.from_numpy(rewards[index]), torch.from_numpy(next_states[index]), torch.from_numpy(
-                dones[index])
-            with torch.no_grad():
-                best_next = q_network(s2).argmax(dim=1, keepdim=True)
-                target = r + gamma * (1.0 - d) * target_network(s2).gather(1, best_next).squeeze(1)
-            predicted = q_network(s).gather(1, a.unsqueeze(1)).squeeze(1)
-            loss = nn.functional.mse_loss(predicted, target)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(q_network.parameters(), 10.0)
-            {optimizer_step}
-        if step % config["target_update_interval"] == 0:
-            target_network.load_state_dict(q_network.state_dict())
-    return q_network, np.array(episode_returns)
-'''
-CORRECT = dict(rng="np.random.default_rng(seed)", gamma='config["gamma"]', record="pass",
-               record_end="episode_returns.append(episode_return)", optimizer_step="optimizer.step()")
-
-
-def trainer(**changes: str) -> str:
-    return TRAINER.format(**{**CORRECT, **changes})
+def trainer(name: str, changes: list[tuple[str, str]] | tuple[str, str], must_fail: tuple[str, ...]) -> Mutant:
+    """The instructor's trainer with ``changes``, for the training mutants."""
+    return mutant(ASSIGNMENT, name, "train_recommender_dqn", changes, must_fail)
 
 
 MUTANTS = [
-    Mutant("masked_argmax_ignores_the_mask", "masked_argmax", '''
-def masked_argmax(q_values, mask, rng):
-    q_values = np.asarray(q_values, dtype=float)
-    if not np.asarray(mask).any():
+    mutant(ASSIGNMENT, "masked_argmax_ignores_the_mask", "masked_argmax",
+           [('''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+''',
+            ""),
+            ('''    valid = np.asarray(mask).astype(bool)
+    if not valid.any():
+        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+''',
+            '''    if not np.asarray(mask).any():
         raise ValueError("no available action")
     return int(rng.choice(np.flatnonzero(q_values == q_values.max())))
-''', ("masked_argmax_never_masked", "masked_argmax_ties")),
-    Mutant("masked_argmax_multiplies_by_the_mask", "masked_argmax", '''
-def masked_argmax(q_values, mask, rng):
-    mask = np.asarray(mask)
+''')],
+           ("masked_argmax_never_masked", "masked_argmax_ties")),
+    mutant(ASSIGNMENT, "masked_argmax_multiplies_by_the_mask", "masked_argmax",
+           ('''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+    q_values = np.asarray(q_values, dtype=float)
+    valid = np.asarray(mask).astype(bool)
+    if not valid.any():
+        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+''',
+            '''    mask = np.asarray(mask)
     if not mask.any():
         raise ValueError("no available action")
     scores = np.asarray(q_values, dtype=float) * mask
     return int(rng.choice(np.flatnonzero(scores == scores.max())))
-''', ("masked_argmax_never_masked",)),
-    Mutant("masked_argmax_indexes_the_compressed_row", "masked_argmax", '''
-def masked_argmax(q_values, mask, rng):
-    valid = np.asarray(mask).astype(bool)
-    if not valid.any():
-        raise ValueError("no available action")
+'''),
+           ("masked_argmax_never_masked",)),
+    mutant(ASSIGNMENT, "masked_argmax_indexes_the_compressed_row", "masked_argmax",
+           [('''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+    q_values = np.asarray(q_values, dtype=float)
+''',
+            ""),
+            ('''        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+''',
+            '''        raise ValueError("no available action")
     available = np.asarray(q_values, dtype=float)[valid]
     return int(rng.choice(np.flatnonzero(available == available.max())))
-''', ("masked_argmax_never_masked",)),
-    Mutant("masked_argmax_first_maximum", "masked_argmax", '''
-def masked_argmax(q_values, mask, rng):
-    valid = np.asarray(mask).astype(bool)
-    if not valid.any():
-        raise ValueError("no available action")
+''')],
+           ("masked_argmax_never_masked",)),
+    mutant(ASSIGNMENT, "masked_argmax_first_maximum", "masked_argmax",
+           [('''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+    q_values = np.asarray(q_values, dtype=float)
+''',
+            ""),
+            ('''        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+''',
+            '''        raise ValueError("no available action")
     return int(np.argmax(np.where(valid, np.asarray(q_values, dtype=float), -np.inf)))
-''', ("masked_argmax_ties",)),
-    Mutant("masked_argmax_returns_a_tensor", "masked_argmax", '''
-def masked_argmax(q_values, mask, rng):
-    q = torch.as_tensor(q_values, dtype=torch.float64)
+''')],
+           ("masked_argmax_ties",)),
+    mutant(ASSIGNMENT, "masked_argmax_returns_a_tensor", "masked_argmax",
+           [('''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+    q_values = np.asarray(q_values, dtype=float)
+    valid = np.asarray(mask).astype(bool)
+''',
+            '''    q = torch.as_tensor(q_values, dtype=torch.float64)
     valid = torch.as_tensor(np.asarray(mask)).bool()
-    if not valid.any():
-        raise ValueError("no available action")
+'''),
+            ('''        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+''',
+            '''        raise ValueError("no available action")
     q = q.masked_fill(~valid, float("-inf"))
     best = torch.nonzero(q == q.max()).flatten()
     return best[int(rng.integers(len(best)))]
-''', ("masked_argmax_never_masked", "masked_argmax_ties")),
-    Mutant("masked_argmax_all_masked_returns_an_index", "masked_argmax", '''
-def masked_argmax(q_values, mask, rng):
-    q = np.where(np.asarray(mask).astype(bool), np.asarray(q_values, dtype=float), -np.inf)
+''')],
+           ("masked_argmax_never_masked", "masked_argmax_ties")),
+    mutant(ASSIGNMENT, "masked_argmax_all_masked_returns_an_index", "masked_argmax",
+           ('''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+    q_values = np.asarray(q_values, dtype=float)
+    valid = np.asarray(mask).astype(bool)
+    if not valid.any():
+        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+''',
+            '''    q = np.where(np.asarray(mask).astype(bool), np.asarray(q_values, dtype=float), -np.inf)
     return int(rng.choice(np.flatnonzero(q == q.max())))
-''', ("all_masked_raises",)),
-    Mutant("epsilon_greedy_explores_unavailable_actions", "masked_epsilon_greedy", '''
-def masked_epsilon_greedy(q_values, mask, epsilon, rng):
-    if rng.random() < epsilon:
-        return int(rng.integers(len(q_values)))
-    return masked_argmax(q_values, mask, rng)
-''', ("masked_epsilon_greedy_frequencies", "all_masked_raises")),
-    Mutant("epsilon_greedy_exploits_without_the_mask", "masked_epsilon_greedy", '''
-def masked_epsilon_greedy(q_values, mask, epsilon, rng):
-    valid = np.flatnonzero(np.asarray(mask).astype(bool))
+'''),
+           ("all_masked_raises",)),
+    mutant(ASSIGNMENT, "epsilon_greedy_explores_unavailable_actions", "masked_epsilon_greedy",
+           [('''    valid = np.flatnonzero(np.asarray(mask).astype(bool))
     if valid.size == 0:
-        raise ValueError("no available action")
-    if rng.random() < epsilon:
-        return int(rng.choice(valid))
-    q = np.asarray(q_values, dtype=float)
+        raise ValueError("masked_epsilon_greedy: no available action (the mask is all zero)")
+''',
+            ""),
+            ("rng.choice(valid",
+            "rng.integers(len(q_values)")],
+           ("masked_epsilon_greedy_frequencies", "all_masked_raises")),
+    mutant(ASSIGNMENT, "epsilon_greedy_exploits_without_the_mask", "masked_epsilon_greedy",
+           [('"masked_epsilon_greedy: no available action (the mask is all zero)"',
+            '"no available action"'),
+            ("    return masked_argmax(q_values, mask, rng)\n",
+            '''    q = np.asarray(q_values, dtype=float)
     return int(rng.choice(np.flatnonzero(q == q.max())))
-''', ("masked_epsilon_greedy_frequencies",)),
-    Mutant("masked_max_multiplies_by_the_mask", "masked_max", '''
-def masked_max(q_values, mask):
-    mask = torch.as_tensor(mask)
+''')],
+           ("masked_epsilon_greedy_frequencies",)),
+    mutant(ASSIGNMENT, "masked_max_multiplies_by_the_mask", "masked_max",
+           ('''    valid = torch.as_tensor(mask).bool()
+    if not bool(valid.any(dim=1).all()):
+        raise ValueError("masked_max: some row has no available action")
+    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
+''',
+            '''    mask = torch.as_tensor(mask)
     if not bool(mask.bool().any(dim=1).all()):
         raise ValueError("a row has no available action")
     return (q_values * mask).max(dim=1).values
-''', ("masked_max_ignores_masked",)),
-    Mutant("masked_max_bitwise_not_of_an_integer_mask", "masked_max", '''
-def masked_max(q_values, mask):
-    if not bool((mask != 0).any(dim=1).all()):
+'''),
+           ("masked_max_ignores_masked",)),
+    mutant(ASSIGNMENT, "masked_max_bitwise_not_of_an_integer_mask", "masked_max",
+           ('''    valid = torch.as_tensor(mask).bool()
+    if not bool(valid.any(dim=1).all()):
+        raise ValueError("masked_max: some row has no available action")
+    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
+''',
+            '''    if not bool((mask != 0).any(dim=1).all()):
         raise ValueError("a row has no available action")
     if mask.dtype != torch.bool:
         return torch.where(~mask != 0, float("-inf"), q_values).max(dim=1).values
     return q_values.masked_fill(~mask, float("-inf")).max(dim=1).values
-''', ("masked_max_ignores_masked",)),
-    Mutant("masked_max_over_the_batch_axis", "masked_max", '''
-def masked_max(q_values, mask):
-    valid = torch.as_tensor(mask).bool()
-    if not bool(valid.any(dim=1).all()):
-        raise ValueError("a row has no available action")
+'''),
+           ("masked_max_ignores_masked",)),
+    mutant(ASSIGNMENT, "masked_max_over_the_batch_axis", "masked_max",
+           ('''        raise ValueError("masked_max: some row has no available action")
+    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
+''',
+            '''        raise ValueError("a row has no available action")
     return q_values.masked_fill(~valid, float("-inf")).max(dim=0).values
-''', ("masked_max_ignores_masked",)),
-    Mutant("masked_max_all_masked_gives_minus_infinity", "masked_max", '''
-def masked_max(q_values, mask):
-    return q_values.masked_fill(~torch.as_tensor(mask).bool(), float("-inf")).max(dim=1).values
-''', ("all_masked_raises",)),
-    Mutant("train_ignores_config_gamma", "train_recommender_dqn", trainer(gamma="0.99"),
-           ("myopic_recommender_collapses",)),
-    Mutant("train_unseeded_generator", "train_recommender_dqn", trainer(rng="np.random.default_rng()"),
-           ("train_recommender_dqn_interface",)),
-    Mutant("train_records_every_step", "train_recommender_dqn",
-           trainer(record="episode_returns.append(episode_return)", record_end="pass"),
-           ("train_recommender_dqn_interface",)),
-    Mutant("train_forgets_the_optimizer_step", "train_recommender_dqn", trainer(optimizer_step="pass"),
-           ("recommender_learns",)),
-    Mutant("train_myopic_by_mistake", "train_recommender_dqn", trainer(gamma="0.0"),
-           ("recommender_learns",)),
+'''),
+           ("masked_max_ignores_masked",)),
+    mutant(ASSIGNMENT, "masked_max_all_masked_gives_minus_infinity", "masked_max",
+           ('''    valid = torch.as_tensor(mask).bool()
+    if not bool(valid.any(dim=1).all()):
+        raise ValueError("masked_max: some row has no available action")
+    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
+''',
+            '''    return q_values.masked_fill(~torch.as_tensor(mask).bool(), float("-inf")).max(dim=1).values
+'''),
+           ("all_masked_raises",)),
+    trainer("train_ignores_config_gamma", ('config["gamma"] * (1.0 - d)', "0.99 * (1.0 - d)"),
+            ("myopic_recommender_collapses",)),
+    trainer("train_unseeded_generator", ("np.random.default_rng(seed)", "np.random.default_rng()"),
+            ("train_recommender_dqn_interface",)),
+    trainer("train_records_every_step",
+            ("        obs = next_obs\n        if terminated or truncated:\n"
+             "            episode_returns.append(episode_return)\n",
+             "        obs = next_obs\n        episode_returns.append(episode_return)\n"
+             "        if terminated or truncated:\n"),
+            ("train_recommender_dqn_interface",)),
+    trainer("train_forgets_the_optimizer_step", ("            optimizer.step()\n", ""), ("recommender_learns",)),
+    trainer("train_myopic_by_mistake", ('config["gamma"] * (1.0 - d)', "0.0 * (1.0 - d)"), ("recommender_learns",)),
 ]
 
 
@@ -313,3 +312,27 @@ def masked_max(q_values, mask):
 ''',
     },
 }
+
+EXPENSIVE = ("recommender_learns",)
+
+# A partly wrong submission graded twice (tests/test_checks.py): no trainer, a buggy masked_max.
+TWICE = Submission(base="solution", mutants=("masked_max_multiplies_by_the_mask",),
+                   unsolved=("train_recommender_dqn",),
+                   lost={"masked_max_ignores_masked": 5.0, "train_recommender_dqn_interface": 3.0,
+                         "myopic_recommender_collapses": 4.0, "recommender_learns": 10.0})
+
+E2E = EndToEnd(
+    submissions={
+        # the three masked helpers solved, no trainer, and attempts to fake the training checks
+        "helpers": Submission(solved=("masked_max", "masked_argmax", "masked_epsilon_greedy"),
+                              prepended=(("masked_max", '''
+import autograder.assignments.dqn_for_ir as checks
+checks.LEARNING_FRACTION = 0.0
+checks.check_recommender_learns = lambda *a, **k: print("PASSED recommender_learns")
+'''),), faked=("myopic_recommender_collapses",),
+            earned={"masked_argmax_never_masked": 5.0, "masked_argmax_ties": 3.0,
+                    "masked_epsilon_greedy_frequencies": 4.0, "masked_max_ignores_masked": 5.0,
+                    "all_masked_raises": 3.0}),
+    },
+    failing_property="even when an unavailable action has a larger value",
+)

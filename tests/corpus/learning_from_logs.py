@@ -7,20 +7,14 @@ they stay in step with it. An alternative replaces several answer cells by a cor
 way; it must keep full marks.
 """
 
-from tests.corpus.reinforce_for_ir import Mutant
+from tests.corpus import EndToEnd, Mutant, Submission, mutant, substituted
 
 ASSIGNMENT = "learning_from_logs"
 
 
 def _swap(name: str, *replacements: tuple[str, str]) -> str:
     """The instructor's answer cell for ``name`` with each ``old`` expression (present once) replaced."""
-    from tests.helpers import solution_function
-
-    source = solution_function(ASSIGNMENT, name)
-    for old, new in replacements:
-        assert source.count(old) == 1, (name, old)
-        source = source.replace(old, new)
-    return source
+    return substituted(ASSIGNMENT, name, *replacements)
 
 
 MUTANTS = [
@@ -45,27 +39,32 @@ MUTANTS = [
     # --- SNIPS and clipping -------------------------------------------------------------------------------
     Mutant("snips_forgets_to_self_normalise", "snips_estimate", _swap(
         "snips_estimate", ("/ np.sum(weights))", "/ len(weights))")), ("snips_properties",)),
-    Mutant("snips_normalises_by_the_target_probabilities", "snips_estimate", '''
-def snips_estimate(log, target_probs):
-    actions = np.asarray(log["action"])
-    chosen = np.asarray(target_probs)[np.arange(len(actions)), actions]
-    weights = importance_weights(log, target_probs)
-    return float(np.sum(weights * np.asarray(log["reward"])) / np.sum(chosen))
-''', ("snips_properties",)),
-    Mutant("clipping_the_product_not_the_weight", "clipped_ips_estimate", '''
-def clipped_ips_estimate(log, target_probs, max_weight):
-    weights = importance_weights(log, target_probs)
+    mutant(ASSIGNMENT, "snips_normalises_by_the_target_probabilities", "snips_estimate",
+           [("    weights = importance_weights(log, target_probs)\n",
+             "    actions = np.asarray(log[\"action\"])\n"
+             "    chosen = np.asarray(target_probs)[np.arange(len(actions)), actions]\n"
+             "    weights = importance_weights(log, target_probs)\n"),
+            ("/ np.sum(weights))", "/ np.sum(chosen))")],
+           ("snips_properties",)),
+    mutant(ASSIGNMENT, "clipping_the_product_not_the_weight", "clipped_ips_estimate",
+           ('''    weights = np.minimum(importance_weights(log, target_probs), max_weight)
+    return float(np.mean(weights * np.asarray(log["reward"])))
+''',
+            '''    weights = importance_weights(log, target_probs)
     return float(np.mean(np.minimum(weights * np.asarray(log["reward"]), max_weight)))
-''', ("clipped_ips",)),
+'''),
+           ("clipped_ips",)),
     Mutant("clipping_from_below", "clipped_ips_estimate", _swap(
         "clipped_ips_estimate", ("np.minimum(importance_weights", "np.maximum(importance_weights")),
         ("clipped_ips",)),
     # --- direct method and doubly robust -------------------------------------------------------------------
-    Mutant("dm_only_the_logged_action", "dm_estimate", '''
-def dm_estimate(log, target_probs, reward_model):
-    actions = np.asarray(log["action"])
+    mutant(ASSIGNMENT, "dm_only_the_logged_action", "dm_estimate",
+           ('''    return float(np.mean(np.sum(np.asarray(target_probs) * np.asarray(reward_model), axis=1)))
+''',
+            '''    actions = np.asarray(log["action"])
     return float(np.mean(np.asarray(reward_model)[np.arange(len(actions)), actions]))
-''', ("direct_method",)),
+'''),
+           ("direct_method",)),
     Mutant("dm_averages_the_items_uniformly", "dm_estimate", _swap(
         "dm_estimate", ("np.mean(np.sum(np.asarray(target_probs) * np.asarray(reward_model), axis=1))",
                         "np.mean(np.asarray(reward_model))")), ("direct_method",)),
@@ -314,3 +313,23 @@ def linucb_select(A, b, x, alpha):
 ''',
     },
 }
+
+EXPENSIVE = ("click_ranker_learns", "behaviour_cloning", "linucb_regret")
+
+# A partly wrong submission (the DR correction's sign flipped, clicks weighted by rank) graded twice
+# (tests/test_checks.py), on five cells.
+TWICE = Submission(base="solution", mutants=("dr_correction_sign_flipped",
+                                             "clicks_weighted_by_rank_not_by_examination"),
+                   only=frozenset({"doubly_robust_unbiased", "doubly_robust_variance", "debiased_relevance_unbiased",
+                                   "ips_unbiased", "linucb_regret"}),
+                   lost={"doubly_robust_unbiased": 5.0, "debiased_relevance_unbiased": 5.0})
+
+E2E = EndToEnd(
+    submissions={
+        # three answers filled in from the solution, the rest left as released
+        "partial": Submission(solved=("importance_weights", "ips_estimate", "linucb_select"),
+                              earned={"importance_weights": 2.0, "ips_unbiased": 4.0, "linucb_select": 4.0}),
+    },
+    failing_property="IPS is unbiased: its expectation over the logging policy",
+    not_in_release=("np.sqrt(x @ A_inv @ x)",),
+)

@@ -5,157 +5,143 @@ must fail; ``slow`` mutants are only caught by a learning check (a full training
 several answer cells by a correct solution written another way; it must keep full marks.
 """
 
-from dataclasses import dataclass
-
-from tests.helpers import solution_function
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    function: str
-    source: str
-    must_fail: tuple[str, ...]
-    slow: bool = False
+from tests.corpus import EndToEnd, Mutant, Submission, mutant, substituted
 
 
 def _train_with(old: str, new: str) -> str:
-    source = solution_function("reinforce", "train_reinforce")
-    assert old in source, old
-    return source.replace(old, new)
+    return substituted("reinforce", "train_reinforce", (old, new))
 
+
+ASSIGNMENT = "reinforce"
 
 MUTANTS = [
     # --- discounted_returns ---------------------------------------------------------------------------------
-    Mutant("returns_computed_forwards", "discounted_returns", '''
-def discounted_returns(rewards, gamma):
-    returns, running = [], 0.0
+    mutant(ASSIGNMENT, "returns_computed_forwards", "discounted_returns",
+           ('''    rewards = np.asarray(rewards, dtype=float)
+    returns = np.zeros(len(rewards))
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+''',
+            '''    returns, running = [], 0.0
     for r in rewards:
         running = r + gamma * running
         returns.append(running)
     return np.array(returns)
-''', ("returns_recursion", "returns_gamma_edge_cases")),
-    Mutant("returns_without_discount", "discounted_returns", '''
-def discounted_returns(rewards, gamma):
-    rewards = np.asarray(rewards, dtype=float)
-    return np.cumsum(rewards[::-1])[::-1].copy()
-''', ("returns_recursion", "returns_gamma_edge_cases")),
-    Mutant("returns_whole_episode_return_everywhere", "discounted_returns", '''
-def discounted_returns(rewards, gamma):
-    rewards = np.asarray(rewards, dtype=float)
-    total = np.sum(rewards * gamma ** np.arange(len(rewards)))
-    return np.full(len(rewards), total)
-''', ("returns_recursion", "returns_gamma_edge_cases")),
-    Mutant("returns_discount_applied_to_the_reward", "discounted_returns", '''
-def discounted_returns(rewards, gamma):
-    returns = np.zeros(len(rewards))
+'''),
+           ("returns_recursion", "returns_gamma_edge_cases")),
+    mutant(ASSIGNMENT, "returns_without_discount", "discounted_returns",
+           ('''    returns = np.zeros(len(rewards))
     running = 0.0
     for t in reversed(range(len(rewards))):
-        running = gamma * (rewards[t] + running)
+        running = rewards[t] + gamma * running
         returns[t] = running
     return returns
-''', ("returns_recursion", "returns_gamma_edge_cases")),
+''',
+            "    return np.cumsum(rewards[::-1])[::-1].copy()\n"),
+           ("returns_recursion", "returns_gamma_edge_cases")),
+    mutant(ASSIGNMENT, "returns_whole_episode_return_everywhere", "discounted_returns",
+           ('''    returns = np.zeros(len(rewards))
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+''',
+            '''    total = np.sum(rewards * gamma ** np.arange(len(rewards)))
+    return np.full(len(rewards), total)
+'''),
+           ("returns_recursion", "returns_gamma_edge_cases")),
+    mutant(ASSIGNMENT, "returns_discount_applied_to_the_reward", "discounted_returns",
+           [("    rewards = np.asarray(rewards, dtype=float)\n",
+            ""),
+            ("rewards[t] + gamma * running",
+            "gamma * (rewards[t] + running)")],
+           ("returns_recursion", "returns_gamma_edge_cases")),
     # --- CategoricalPolicy ----------------------------------------------------------------------------------
-    Mutant("categorical_logits_passed_as_probs", "CategoricalPolicy", '''
-class CategoricalPolicy(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(64,)):
-        super().__init__()
-        self.logits_net = mlp([obs_dim, *hidden_sizes, n_actions])
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        return torch.distributions.Categorical(probs=torch.sigmoid(self.logits_net(obs)))
-''', ("reinforce_loss_gradient",)),
-    Mutant("categorical_softmax_over_the_batch", "CategoricalPolicy", '''
-class CategoricalPolicy(nn.Module):
-    def __init__(self, obs_dim, n_actions, hidden_sizes=(64,)):
-        super().__init__()
-        self.logits_net = mlp([obs_dim, *hidden_sizes, n_actions])
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        return torch.distributions.Categorical(probs=torch.softmax(self.logits_net(obs), dim=0))
-''', ("categorical_policy", "reinforce_loss_gradient")),
+    mutant(ASSIGNMENT, "categorical_logits_passed_as_probs", "CategoricalPolicy",
+           ("logits=self.logits_net(obs",
+            "probs=torch.sigmoid(self.logits_net(obs)"),
+           ("reinforce_loss_gradient",)),
+    mutant(ASSIGNMENT, "categorical_softmax_over_the_batch", "CategoricalPolicy",
+           ("logits=self.logits_net(obs",
+            "probs=torch.softmax(self.logits_net(obs), dim=0"),
+           ("categorical_policy", "reinforce_loss_gradient")),
     # --- reinforce_loss -------------------------------------------------------------------------------------
-    Mutant("loss_gradient_ascent_sign_flipped", "reinforce_loss", '''
-def reinforce_loss(log_probs, returns):
-    return (log_probs * returns).mean()
-''', ("reinforce_loss_value", "reinforce_loss_gradient", "gradient_sign")),
-    Mutant("loss_returns_broadcast_to_a_matrix", "reinforce_loss", '''
-def reinforce_loss(log_probs, returns):
-    returns = torch.as_tensor(returns).reshape(-1, 1)
+    mutant(ASSIGNMENT, "loss_gradient_ascent_sign_flipped", "reinforce_loss",
+           ('''    returns = torch.as_tensor(returns, dtype=log_probs.dtype).detach()
     return -(log_probs * returns).mean()
-''', ("reinforce_loss_value", "reinforce_loss_gradient")),
-    Mutant("loss_log_probs_detached", "reinforce_loss", '''
-def reinforce_loss(log_probs, returns):
-    return torch.tensor(-(log_probs.detach() * returns).mean().item(), requires_grad=True)
-''', ("reinforce_loss_value", "reinforce_loss_gradient")),
-    Mutant("loss_weights_probabilities_not_log_probabilities", "reinforce_loss", '''
-def reinforce_loss(log_probs, returns):
-    return -(log_probs.exp() * returns).mean()
-''', ("reinforce_loss_value", "reinforce_loss_gradient")),
+''',
+            "    return (log_probs * returns).mean()\n"),
+           ("reinforce_loss_value", "reinforce_loss_gradient", "gradient_sign")),
+    mutant(ASSIGNMENT, "loss_returns_broadcast_to_a_matrix", "reinforce_loss",
+           ("returns, dtype=log_probs.dtype).detach(",
+            "returns).reshape(-1, 1"),
+           ("reinforce_loss_value", "reinforce_loss_gradient")),
+    mutant(ASSIGNMENT, "loss_log_probs_detached", "reinforce_loss",
+           ('''    returns = torch.as_tensor(returns, dtype=log_probs.dtype).detach()
+    return -(log_probs * returns).mean()
+''',
+            '''    return torch.tensor(-(log_probs.detach() * returns).mean().item(), requires_grad=True)
+'''),
+           ("reinforce_loss_value", "reinforce_loss_gradient")),
+    mutant(ASSIGNMENT, "loss_weights_probabilities_not_log_probabilities", "reinforce_loss",
+           ('''    returns = torch.as_tensor(returns, dtype=log_probs.dtype).detach()
+    return -(log_probs * returns).mean()
+''',
+            "    return -(log_probs.exp() * returns).mean()\n"),
+           ("reinforce_loss_value", "reinforce_loss_gradient")),
     # --- GaussianPolicy -------------------------------------------------------------------------------------
-    Mutant("gaussian_log_std_not_a_parameter", "GaussianPolicy", '''
-class GaussianPolicy(nn.Module):
-    def __init__(self, obs_dim, act_dim, hidden_sizes=(64,)):
-        super().__init__()
-        self.mean_net = mlp([obs_dim, *hidden_sizes, act_dim])
-        self.log_std = torch.zeros(act_dim, requires_grad=True)
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        mean = self.mean_net(obs)
-        return torch.distributions.Independent(torch.distributions.Normal(mean, self.log_std.exp()), 1)
-''', ("gaussian_gradients",)),
-    Mutant("gaussian_std_detached", "GaussianPolicy", '''
-class GaussianPolicy(nn.Module):
-    def __init__(self, obs_dim, act_dim, hidden_sizes=(64,)):
-        super().__init__()
-        self.mean_net = mlp([obs_dim, *hidden_sizes, act_dim])
-        self.log_std = nn.Parameter(torch.zeros(act_dim))
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        mean = self.mean_net(obs)
-        std = self.log_std.exp().detach()
+    mutant(ASSIGNMENT, "gaussian_log_std_not_a_parameter", "GaussianPolicy",
+           [("nn.Parameter(torch.zeros(act_dim)",
+            "torch.zeros(act_dim, requires_grad=True"),
+            ('''        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return torch.distributions.Independent(normal, 1)
+''',
+            '''        return torch.distributions.Independent(torch.distributions.Normal(mean, self.log_std.exp()), 1)
+''')],
+           ("gaussian_gradients",)),
+    mutant(ASSIGNMENT, "gaussian_std_detached", "GaussianPolicy",
+           ('''        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return torch.distributions.Independent(normal, 1)
+''',
+            '''        std = self.log_std.exp().detach()
         return torch.distributions.Independent(torch.distributions.Normal(mean, std), 1)
-''', ("gaussian_gradients",)),
-    Mutant("gaussian_log_prob_not_summed", "GaussianPolicy", '''
-class GaussianPolicy(nn.Module):
-    def __init__(self, obs_dim, act_dim, hidden_sizes=(64,)):
-        super().__init__()
-        self.mean_net = mlp([obs_dim, *hidden_sizes, act_dim])
-        self.log_std = nn.Parameter(torch.zeros(act_dim))
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        return torch.distributions.Normal(self.mean_net(obs), self.log_std.exp())
-''', ("gaussian_log_prob",)),
-    Mutant("gaussian_variance_used_as_the_scale", "GaussianPolicy", '''
-class GaussianPolicy(nn.Module):
-    def __init__(self, obs_dim, act_dim, hidden_sizes=(64,)):
-        super().__init__()
-        self.mean_net = mlp([obs_dim, *hidden_sizes, act_dim])
-        self.log_std = nn.Parameter(torch.zeros(act_dim))
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        mean = self.mean_net(obs)
-        variance = torch.exp(2 * self.log_std)
+'''),
+           ("gaussian_gradients",)),
+    mutant(ASSIGNMENT, "gaussian_log_prob_not_summed", "GaussianPolicy",
+           ('''        mean = self.mean_net(obs)
+        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return torch.distributions.Independent(normal, 1)
+''',
+            '''        return torch.distributions.Normal(self.mean_net(obs), self.log_std.exp())
+'''),
+           ("gaussian_log_prob",)),
+    mutant(ASSIGNMENT, "gaussian_variance_used_as_the_scale", "GaussianPolicy",
+           ('''        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return torch.distributions.Independent(normal, 1)
+''',
+            '''        variance = torch.exp(2 * self.log_std)
         return torch.distributions.Independent(torch.distributions.Normal(mean, variance.expand_as(mean)), 1)
-''', ("gaussian_gradients",)),
-    Mutant("gaussian_std_output_of_the_network", "GaussianPolicy", '''
-class GaussianPolicy(nn.Module):
-    def __init__(self, obs_dim, act_dim, hidden_sizes=(64,)):
-        super().__init__()
-        self.net = mlp([obs_dim, *hidden_sizes, 2 * act_dim])
+'''),
+           ("gaussian_gradients",)),
+    mutant(ASSIGNMENT, "gaussian_std_output_of_the_network", "GaussianPolicy",
+           [('''        self.mean_net = mlp([obs_dim, *hidden_sizes, act_dim])
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+''',
+            '''        self.net = mlp([obs_dim, *hidden_sizes, 2 * act_dim])
         self.act_dim = act_dim
-
-    def distribution(self, obs):
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        mean, log_std = self.net(obs).split(self.act_dim, dim=-1)
+'''),
+            ('''        mean = self.mean_net(obs)
+        normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return torch.distributions.Independent(normal, 1)
+''',
+            '''        mean, log_std = self.net(obs).split(self.act_dim, dim=-1)
         return torch.distributions.Independent(torch.distributions.Normal(mean, log_std.exp()), 1)
-''', ("gaussian_log_prob", "gaussian_gradients")),
+''')],
+           ("gaussian_log_prob", "gaussian_gradients")),
     # --- train_reinforce ------------------------------------------------------------------------------------
     Mutant("train_finishes_episodes_past_the_budget", "train_reinforce", _train_with(
         "            while steps < total_steps:\n", "            while True:\n"),
@@ -267,3 +253,29 @@ def train_reinforce(env, total_steps, config, seed):
 ''',
     },
 }
+
+EXPENSIVE = ("reinforce_cartpole", "reinforce_point_reach")
+
+# A partly wrong submission graded twice (tests/test_checks.py): a wrong Gaussian policy, no training loop.
+TWICE = Submission(base="solution", mutants=("gaussian_log_std_not_a_parameter",), unsolved=("train_reinforce",),
+                   lost={"gaussian_gradients": 4.0, "train_reinforce_interface": 2.0, "reinforce_cartpole": 6.0,
+                         "reinforce_point_reach": 5.0})
+
+E2E = EndToEnd(
+    submissions={
+        # a correct discounted_returns only (4 + 3 points), plus attempts to fake the rest and a crash
+        "adversary": Submission(solved=("discounted_returns",), prepended=(("discounted_returns", '''
+import autograder.toolkit.checks
+import autograder.assignments.reinforce as checks
+import torch
+for name in dir(checks):
+    if name.startswith("check_"):
+        setattr(checks, name, lambda *a, **k: print("PASSED"))
+autograder.toolkit.checks.deferred_to_trusted_grader = lambda: True
+torch.allclose = lambda *a, **k: True
+'''),), faked=("reinforce_cartpole",), deleted=("gradient_sign",), extra=("import os\nos._exit(1)",),
+            earned={"returns_recursion": 4.0, "returns_gamma_edge_cases": 3.0}),
+    },
+    failing_property="G[t] = r[t] + gamma * G[t+1]",
+    not_in_release=("self.log_std = nn.Parameter",),
+)

@@ -6,114 +6,141 @@ A mutant replaces one answer cell of the instructor solution by a buggy version 
 An alternative replaces several answer cells by a correct solution written another way; it must keep full marks.
 """
 
-from dataclasses import dataclass
+from tests.corpus import EndToEnd, Submission, mutant
 
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    function: str
-    source: str
-    must_fail: tuple[str, ...]
-    slow: bool = False
-
+ASSIGNMENT = "reinforce_for_ir"
 
 MUTANTS = [
     # --- sample_ranking -------------------------------------------------------------------------------------
-    Mutant("sample_with_replacement", "sample_ranking", '''
-def sample_ranking(scores, k, generator):
-    probs = torch.softmax(scores.detach(), dim=0)
+    mutant(ASSIGNMENT, "sample_with_replacement", "sample_ranking",
+           ('''    scores = scores.detach()
+    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
+        doc = int(torch.multinomial(probs, 1, generator=generator))
+        ranking.append(doc)
+        available[doc] = False
+    return torch.tensor(ranking, dtype=torch.long)
+''',
+            '''    probs = torch.softmax(scores.detach(), dim=0)
     return torch.multinomial(probs, k, replacement=True, generator=generator)
-''', ("sample_ranking_valid", "sample_ranking_frequencies")),
-    Mutant("sample_is_argsort", "sample_ranking", '''
-def sample_ranking(scores, k, generator):
-    return torch.argsort(scores.detach(), descending=True)[:k]
-''', ("sample_ranking_valid", "sample_ranking_frequencies")),
-    Mutant("sample_ignores_generator", "sample_ranking", '''
-def sample_ranking(scores, k, generator):
-    probs = torch.softmax(scores.detach(), dim=0)
+'''),
+           ("sample_ranking_valid", "sample_ranking_frequencies")),
+    mutant(ASSIGNMENT, "sample_is_argsort", "sample_ranking",
+           ('''    scores = scores.detach()
+    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
+        doc = int(torch.multinomial(probs, 1, generator=generator))
+        ranking.append(doc)
+        available[doc] = False
+    return torch.tensor(ranking, dtype=torch.long)
+''',
+            "    return torch.argsort(scores.detach(), descending=True)[:k]\n"),
+           ("sample_ranking_valid", "sample_ranking_frequencies")),
+    mutant(ASSIGNMENT, "sample_ignores_generator", "sample_ranking",
+           ('''    scores = scores.detach()
+    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
+        doc = int(torch.multinomial(probs, 1, generator=generator))
+        ranking.append(doc)
+        available[doc] = False
+    return torch.tensor(ranking, dtype=torch.long)
+''',
+            '''    probs = torch.softmax(scores.detach(), dim=0)
     return torch.multinomial(probs, k, replacement=False)
-''', ("sample_ranking_valid",)),
-    Mutant("sample_uniform_noise_instead_of_gumbel", "sample_ranking", '''
-def sample_ranking(scores, k, generator):
-    noise = torch.rand(scores.shape[0], generator=generator)
+'''),
+           ("sample_ranking_valid",)),
+    mutant(ASSIGNMENT, "sample_uniform_noise_instead_of_gumbel", "sample_ranking",
+           ('''    scores = scores.detach()
+    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
+        doc = int(torch.multinomial(probs, 1, generator=generator))
+        ranking.append(doc)
+        available[doc] = False
+    return torch.tensor(ranking, dtype=torch.long)
+''',
+            '''    noise = torch.rand(scores.shape[0], generator=generator)
     return torch.topk(scores.detach() + noise, k).indices
-''', ("sample_ranking_frequencies",)),
-    Mutant("sample_first_document_then_by_score", "sample_ranking", '''
-def sample_ranking(scores, k, generator):
-    scores = scores.detach()
-    first = int(torch.multinomial(torch.softmax(scores, dim=0), 1, generator=generator))
+'''),
+           ("sample_ranking_frequencies",)),
+    mutant(ASSIGNMENT, "sample_first_document_then_by_score", "sample_ranking",
+           ('''    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
+        doc = int(torch.multinomial(probs, 1, generator=generator))
+        ranking.append(doc)
+        available[doc] = False
+    return torch.tensor(ranking, dtype=torch.long)
+''',
+            '''    first = int(torch.multinomial(torch.softmax(scores, dim=0), 1, generator=generator))
     rest = [int(d) for d in torch.argsort(scores, descending=True) if int(d) != first]
     return torch.tensor([first] + rest[:k - 1], dtype=torch.long)
-''', ("sample_ranking_frequencies",)),
+'''),
+           ("sample_ranking_frequencies",)),
     # --- plackett_luce_log_prob -----------------------------------------------------------------------------
-    Mutant("log_prob_softmax_over_all_documents", "plackett_luce_log_prob", '''
-def plackett_luce_log_prob(scores, ranking):
-    return torch.log_softmax(scores, dim=0)[ranking].sum()
-''', ("plackett_luce_normalised", "plackett_luce_log_softmax_terms")),
-    Mutant("log_prob_naive_log_sum_exp", "plackett_luce_log_prob", '''
-def plackett_luce_log_prob(scores, ranking):
-    available = torch.ones(scores.shape[0], dtype=torch.bool)
-    total = 0.0
+    mutant(ASSIGNMENT, "log_prob_softmax_over_all_documents", "plackett_luce_log_prob",
+           ('''    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
+    log_prob = scores.new_zeros(())
     for doc in ranking.tolist():
-        total = total + scores[doc] - torch.log(torch.exp(scores[available]).sum())
-        available = available.clone()
-        available[doc] = False
-    return total
-''', ("plackett_luce_normalised", "plackett_luce_log_softmax_terms")),
-    Mutant("log_prob_detached", "plackett_luce_log_prob", '''
-def plackett_luce_log_prob(scores, ranking):
-    values = scores.detach().numpy().astype(float)
-    remaining = list(range(len(values)))
-    total = 0.0
-    for doc in ranking.tolist():
-        total += values[doc] - np.log(np.sum(np.exp(values[remaining] - values[remaining].max()))) \\
-            - values[remaining].max()
-        remaining.remove(doc)
-    return torch.tensor(total)
-''', ("plackett_luce_log_softmax_terms",)),
+        log_prob = log_prob + scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0)
+        placed = placed.clone()
+        placed[doc] = True
+    return log_prob
+''',
+            "    return torch.log_softmax(scores, dim=0)[ranking].sum()\n"),
+           ("plackett_luce_normalised", "plackett_luce_log_softmax_terms")),
+    mutant(ASSIGNMENT, "log_prob_naive_log_sum_exp", "plackett_luce_log_prob",
+           ('torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0)',
+            "torch.log(torch.exp(scores[~placed]).sum())"),
+           ("plackett_luce_normalised", "plackett_luce_log_softmax_terms")),
+    mutant(ASSIGNMENT, "log_prob_detached", "plackett_luce_log_prob",
+           ("    return log_prob\n", "    return log_prob.detach()\n"), ("plackett_luce_log_softmax_terms",)),
     # --- position_returns -----------------------------------------------------------------------------------
-    Mutant("returns_not_reversed", "position_returns", '''
-def position_returns(rewards, gamma=1.0):
-    rewards = torch.as_tensor(rewards, dtype=torch.float32)
-    returns = torch.zeros_like(rewards)
-    running = 0.0
+    mutant(ASSIGNMENT, "returns_not_reversed", "position_returns",
+           ('''    future = 0.0
+    for t in reversed(range(len(rewards))):
+        future = rewards[t] + gamma * future
+        returns[t] = future
+''',
+            '''    running = 0.0
     for t in range(len(rewards)):
         running = rewards[t] + gamma * running
         returns[t] = running
+'''),
+           ("position_returns",)),
+    mutant(ASSIGNMENT, "returns_discounted_from_the_start", "position_returns",
+           ('''    returns = torch.zeros_like(rewards)
+    future = 0.0
+    for t in reversed(range(len(rewards))):
+        future = rewards[t] + gamma * future
+        returns[t] = future
     return returns
-''', ("position_returns",)),
-    Mutant("returns_discounted_from_the_start", "position_returns", '''
-def position_returns(rewards, gamma=1.0):
-    rewards = torch.as_tensor(rewards, dtype=torch.float32)
-    discounted = rewards * gamma ** torch.arange(len(rewards), dtype=torch.float32)
+''',
+            '''    discounted = rewards * gamma ** torch.arange(len(rewards), dtype=torch.float32)
     return torch.flip(torch.cumsum(torch.flip(discounted, [0]), 0), [0])
-''', ("position_returns",)),
+'''),
+           ("position_returns",)),
     # --- ranking_reinforce_loss -----------------------------------------------------------------------------
-    Mutant("loss_ascent_sign", "ranking_reinforce_loss", '''
-def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
-    advantages = torch.as_tensor(returns, dtype=scores.dtype)
-    if baseline is not None:
-        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
-    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
-    terms = []
-    for doc in ranking.tolist():
-        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
-        placed = placed.clone()
-        placed[doc] = True
-    return (advantages * torch.stack(terms)).sum()
-''', ("reinforce_loss_value", "reinforce_gradient_sign", "baseline_unbiased")),
-    Mutant("loss_softmax_over_all_documents", "ranking_reinforce_loss", '''
-def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
-    advantages = torch.as_tensor(returns, dtype=scores.dtype)
-    if baseline is not None:
-        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
-    return -(advantages * torch.log_softmax(scores, dim=0)[ranking]).sum()
-''', ("reinforce_loss_value", "baseline_unbiased")),
-    Mutant("loss_baseline_from_the_sampled_returns", "ranking_reinforce_loss", '''
-def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
-    returns = torch.as_tensor(returns, dtype=scores.dtype)
-    advantages = returns - returns.mean()
+    mutant(ASSIGNMENT, "loss_ascent_sign", "ranking_reinforce_loss",
+           [("advantages = torch.as_tensor(returns, dtype=scores.dtype).detach()",
+            "advantages = torch.as_tensor(returns, dtype=scores.dtype)"),
+            ("advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype).detach()",
+            "advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)"),
+            ("return -(advantages * torch.stack(terms)).sum()",
+            "return (advantages * torch.stack(terms)).sum()")],
+           ("reinforce_loss_value", "reinforce_gradient_sign", "baseline_unbiased")),
+    mutant(ASSIGNMENT, "loss_softmax_over_all_documents", "ranking_reinforce_loss",
+           [("advantages = torch.as_tensor(returns, dtype=scores.dtype).detach()",
+            "advantages = torch.as_tensor(returns, dtype=scores.dtype)"),
+            ('''        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype).detach()
     placed = torch.zeros(scores.shape[0], dtype=torch.bool)
     terms = []
     for doc in ranking.tolist():
@@ -121,131 +148,97 @@ def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
         placed = placed.clone()
         placed[doc] = True
     return -(advantages * torch.stack(terms)).sum()
-''', ("reinforce_loss_value", "baseline_unbiased")),
-    Mutant("loss_whole_return_at_every_position", "ranking_reinforce_loss", '''
-def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
-    returns = torch.as_tensor(returns, dtype=scores.dtype)
-    advantage = returns[0] - (0.0 if baseline is None else torch.as_tensor(baseline, dtype=scores.dtype))
-    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
-    terms = []
-    for doc in ranking.tolist():
-        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
-        placed = placed.clone()
-        placed[doc] = True
-    return -(advantage * torch.stack(terms)).sum()
-''', ("reinforce_loss_value",)),
-    Mutant("loss_mean_over_positions", "ranking_reinforce_loss", '''
-def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
-    advantages = torch.as_tensor(returns, dtype=scores.dtype)
+''',
+            '''        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
+    return -(advantages * torch.log_softmax(scores, dim=0)[ranking]).sum()
+''')],
+           ("reinforce_loss_value", "baseline_unbiased")),
+    mutant(ASSIGNMENT, "loss_baseline_from_the_sampled_returns", "ranking_reinforce_loss",
+           ('''    advantages = torch.as_tensor(returns, dtype=scores.dtype).detach()
     if baseline is not None:
-        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)
-    placed = torch.zeros(scores.shape[0], dtype=torch.bool)
-    terms = []
-    for doc in ranking.tolist():
-        terms.append(scores[doc] - torch.logsumexp(scores.masked_fill(placed, float("-inf")), dim=0))
-        placed = placed.clone()
-        placed[doc] = True
-    return -(advantages * torch.stack(terms)).mean()
-''', ("reinforce_loss_value", "baseline_unbiased")),
+        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype).detach()
+''',
+            '''    returns = torch.as_tensor(returns, dtype=scores.dtype)
+    advantages = returns - returns.mean()
+'''),
+           ("reinforce_loss_value", "baseline_unbiased")),
+    mutant(ASSIGNMENT, "loss_whole_return_at_every_position", "ranking_reinforce_loss",
+           [('''    advantages = torch.as_tensor(returns, dtype=scores.dtype).detach()
+    if baseline is not None:
+        advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype).detach()
+''',
+            '''    returns = torch.as_tensor(returns, dtype=scores.dtype)
+    advantage = returns[0] - (0.0 if baseline is None else torch.as_tensor(baseline, dtype=scores.dtype))
+'''),
+            ("return -(advantages * torch.stack(terms)).sum()",
+            "return -(advantage * torch.stack(terms)).sum()")],
+           ("reinforce_loss_value",)),
+    mutant(ASSIGNMENT, "loss_mean_over_positions", "ranking_reinforce_loss",
+           [("advantages = torch.as_tensor(returns, dtype=scores.dtype).detach()",
+            "advantages = torch.as_tensor(returns, dtype=scores.dtype)"),
+            ("advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype).detach()",
+            "advantages = advantages - torch.as_tensor(baseline, dtype=scores.dtype)"),
+            ("terms)).sum",
+            "terms)).mean")],
+           ("reinforce_loss_value", "baseline_unbiased")),
     # --- scorers --------------------------------------------------------------------------------------------
-    Mutant("linear_scorer_keeps_the_column", "LinearScorer", '''
-class LinearScorer(nn.Module):
-    def __init__(self, n_features):
-        super().__init__()
-        self.linear = nn.Linear(n_features, 1)
-
-    def forward(self, documents):
-        return self.linear(documents)
-''', ("scorers", "reinforce_gradient_sign", "baseline_unbiased")),
-    Mutant("mlp_without_nonlinearity", "MLPScorer", '''
-class MLPScorer(nn.Module):
-    def __init__(self, n_features, hidden_sizes=(32,)):
-        super().__init__()
-        widths = [n_features, *hidden_sizes, 1]
-        self.net = nn.Sequential(*[nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])])
-
-    def forward(self, documents):
-        return self.net(documents).squeeze(-1)
-''', ("scorers",)),
-    Mutant("mlp_scores_normalised_over_documents", "MLPScorer", '''
-class MLPScorer(nn.Module):
-    def __init__(self, n_features, hidden_sizes=(32,)):
-        super().__init__()
-        layers, width = [], n_features
+    mutant(ASSIGNMENT, "linear_scorer_keeps_the_column", "LinearScorer",
+           ("documents).squeeze(-1",
+            "documents"),
+           ("scorers", "reinforce_gradient_sign", "baseline_unbiased")),
+    mutant(ASSIGNMENT, "mlp_without_nonlinearity", "MLPScorer",
+           ('''        layers, width = [], n_features
         for size in hidden_sizes:
             layers += [nn.Linear(width, size), nn.ReLU()]
             width = size
-        self.net = nn.Sequential(*layers, nn.Linear(width, 1))
-
-    def forward(self, documents):
-        return torch.log_softmax(self.net(documents).squeeze(-1), dim=0)
-''', ("scorers",)),
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+''',
+            '''        widths = [n_features, *hidden_sizes, 1]
+        self.net = nn.Sequential(*[nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])])
+'''),
+           ("scorers",)),
+    mutant(ASSIGNMENT, "mlp_scores_normalised_over_documents", "MLPScorer",
+           [('''        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+''',
+            "        self.net = nn.Sequential(*layers, nn.Linear(width, 1))\n"),
+            ("self.net(documents).squeeze(-1",
+            "torch.log_softmax(self.net(documents).squeeze(-1), dim=0")],
+           ("scorers",)),
     # --- evaluate_ranker ------------------------------------------------------------------------------------
-    Mutant("evaluate_ascending_scores", "evaluate_ranker", '''
-def evaluate_ranker(scorer, queries, k):
-    features, labels = queries
-    values = []
-    with torch.no_grad():
-        for f, y in zip(features, labels):
+    mutant(ASSIGNMENT, "evaluate_ascending_scores", "evaluate_ranker",
+           ('''        for query_features, query_labels in zip(features, labels):
+            scores = scorer(torch.as_tensor(np.asarray(query_features, dtype=np.float32)))
+            order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+            values.append(ndcg_at_k(query_labels[order], k, ideal_relevances=query_labels))
+''',
+            '''        for f, y in zip(features, labels):
             order = np.argsort(np.asarray(scorer(torch.as_tensor(f)), dtype=float), kind="stable")
             values.append(ndcg_at_k(y[order], k, ideal_relevances=y))
-    return float(np.mean(values))
-''', ("evaluate_ranker",)),
-    Mutant("evaluate_ideal_from_the_top_k_only", "evaluate_ranker", '''
-def evaluate_ranker(scorer, queries, k):
-    features, labels = queries
-    values = []
-    with torch.no_grad():
-        for f, y in zip(features, labels):
+'''),
+           ("evaluate_ranker",)),
+    mutant(ASSIGNMENT, "evaluate_ideal_from_the_top_k_only", "evaluate_ranker",
+           ('''        for query_features, query_labels in zip(features, labels):
+            scores = scorer(torch.as_tensor(np.asarray(query_features, dtype=np.float32)))
+            order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+            values.append(ndcg_at_k(query_labels[order], k, ideal_relevances=query_labels))
+''',
+            '''        for f, y in zip(features, labels):
             order = np.argsort(-np.asarray(scorer(torch.as_tensor(f)), dtype=float), kind="stable")
             values.append(ndcg_at_k(y[order][:k], k))
-    return float(np.mean(values))
-''', ("evaluate_ranker",)),
+'''),
+           ("evaluate_ranker",)),
     # --- train_ranker ---------------------------------------------------------------------------------------
-    Mutant("train_env_not_seeded", "train_ranker", '''
-def train_ranker(env, n_episodes, config, seed):
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    scorer = LinearScorer(env.observation_space["features"].shape[1])
-    optimizer = torch.optim.Adam(scorer.parameters(), lr=config.get("lr", 0.05))
-    k, losses, episode_returns = env.unwrapped.k, [], []
-    for episode in range(n_episodes):
-        obs, _ = env.reset()
-        scores = scorer(torch.tensor(obs["features"]))
-        ranking = sample_ranking(scores, k, generator)
-        rewards = [env.step(int(doc))[1] for doc in ranking]
-        losses.append(ranking_reinforce_loss(scores, ranking, position_returns(rewards)))
-        episode_returns.append(sum(rewards))
-        if len(losses) == config.get("batch_size", 16) or episode == n_episodes - 1:
-            optimizer.zero_grad()
-            torch.stack(losses).mean().backward()
-            optimizer.step()
-            losses = []
-    return scorer, {"returns": np.array(episode_returns)}
-''', ("train_ranker_interface",)),
-    Mutant("train_greedy_rankings_no_exploration", "train_ranker", '''
-def train_ranker(env, n_episodes, config, seed):
-    torch.manual_seed(seed)
-    scorer = LinearScorer(env.observation_space["features"].shape[1])
-    optimizer = torch.optim.Adam(scorer.parameters(), lr=config.get("lr", 0.05))
-    k, losses, episode_returns = env.unwrapped.k, [], []
-    for episode in range(n_episodes):
-        obs, _ = env.reset(seed=seed if episode == 0 else None)
-        scores = scorer(torch.tensor(obs["features"]))
-        ranking = torch.argsort(scores.detach(), descending=True)[:k]
-        rewards = [env.step(int(doc))[1] for doc in ranking]
-        losses.append(ranking_reinforce_loss(scores, ranking, position_returns(rewards)))
-        episode_returns.append(sum(rewards))
-        if len(losses) == config.get("batch_size", 16) or episode == n_episodes - 1:
-            optimizer.zero_grad()
-            torch.stack(losses).mean().backward()
-            optimizer.step()
-            losses = []
-    return scorer, {"returns": np.array(episode_returns)}
-''', ("learns_from_labels", "learns_from_clicks"), slow=True),
-    Mutant("train_returns_a_scorer_that_looks_up_test_labels", "train_ranker", '''
-def train_ranker(env, n_episodes, config, seed):
-    from rlir.envs.ranking import make_splits
+    mutant(ASSIGNMENT, "train_env_not_seeded", "train_ranker",
+           ("env.reset(seed=seed if episode == 0 else None)", "env.reset()"), ("train_ranker_interface",)),
+    mutant(ASSIGNMENT, "train_greedy_rankings_no_exploration", "train_ranker",
+           ("ranking = sample_ranking(scores, k, generator)",
+            "ranking = torch.argsort(scores.detach(), descending=True)[:k]"),
+           ("learns_from_labels", "learns_from_clicks"), slow=True),
+    # a scorer that looks the test set's labels up instead of learning (returned before any training)
+    mutant(ASSIGNMENT, "train_returns_a_scorer_that_looks_up_test_labels", "train_ranker",
+           ("    config = {**DEFAULT_CONFIG, **(config or {})}\n", '''    from rlir.envs.ranking import make_splits
 
     _, test = make_splits()
     table = {f.tobytes(): y for f, y in zip(test.features, test.labels)}
@@ -254,8 +247,9 @@ def train_ranker(env, n_episodes, config, seed):
         return torch.as_tensor(table[np.asarray(documents, dtype=np.float32).tobytes()], dtype=torch.float32)
 
     return scorer, {"returns": np.ones(n_episodes)}
-''', ("learns_from_labels", "learns_from_clicks")),
+'''), ("learns_from_labels", "learns_from_clicks")),
 ]
+
 
 
 VECTORISED = {
@@ -385,3 +379,22 @@ def train_ranker(env, n_episodes, config, seed):
 }
 
 ALTERNATIVES = {"vectorised": VECTORISED, "multinomial_and_running_mean": MULTINOMIAL}
+
+EXPENSIVE = ("learns_from_labels", "learns_from_clicks")
+
+# A partly wrong submission (softmax over all documents in the loss) graded twice (tests/test_checks.py), on
+# the cells that need no long sampling or training.
+TWICE = Submission(base="solution", mutants=("loss_softmax_over_all_documents",),
+                   deleted=(*EXPENSIVE, "sample_ranking_frequencies", "plackett_luce_normalised",
+                            "train_ranker_interface"),
+                   lost={"reinforce_loss_value": 4.0, "baseline_unbiased": 5.0})
+
+E2E = EndToEnd(
+    submissions={
+        # four answers filled in from the solution, the rest left as released
+        "partial": Submission(solved=("LinearScorer", "MLPScorer", "position_returns", "evaluate_ranker"),
+                              earned={"scorers": 4.0, "position_returns": 3.0, "evaluate_ranker": 3.0}),
+    },
+    failing_property="the Plackett-Luce probabilities of all N!/(N-k)! top-k rankings sum to one",
+    not_in_release=("torch.multinomial(probs, 1, generator=generator)",),
+)

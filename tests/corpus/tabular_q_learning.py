@@ -5,212 +5,153 @@ A mutant replaces one answer cell of the instructor solution by a buggy version 
 written another way; it must keep full marks.
 """
 
-from dataclasses import dataclass
+from tests.corpus import EndToEnd, Submission, mutant
 
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    function: str
-    source: str
-    must_fail: tuple[str, ...]
-
+ASSIGNMENT = "tabular_q_learning"
 
 MUTANTS = [
-    Mutant("update_bootstraps_from_terminal", "q_learning_update", '''
-def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
-    target = reward + gamma * np.max(q_table[next_state])
-    q_table[state, action] += alpha * (target - q_table[state, action])
-''', ("update_terminal_vs_truncated", "update_moves_toward_target")),
-    Mutant("update_max_over_wrong_axis", "q_learning_update", '''
-def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
-    best_next = np.max(q_table, axis=0)[next_state % q_table.shape[1]]
+    mutant(ASSIGNMENT, "update_bootstraps_from_terminal", "q_learning_update",
+           ("if terminated else reward ",
+            ""),
+           ("update_terminal_vs_truncated", "update_moves_toward_target")),
+    mutant(ASSIGNMENT, "update_max_over_wrong_axis", "q_learning_update",
+           ('''    target = reward if terminated else reward + gamma * np.max(q_table[next_state])
+''',
+            '''    best_next = np.max(q_table, axis=0)[next_state % q_table.shape[1]]
     target = reward if terminated else reward + gamma * best_next
-    q_table[state, action] += alpha * (target - q_table[state, action])
-''', ("update_moves_toward_target", "update_terminal_vs_truncated")),
-    Mutant("update_sign_error", "q_learning_update", '''
-def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
-    target = reward if terminated else reward + gamma * np.max(q_table[next_state])
-    q_table[state, action] += alpha * (q_table[state, action] - target)
-''', ("update_moves_toward_target", "update_alpha_edge_cases")),
-    Mutant("update_not_in_place", "q_learning_update", '''
-def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
-    q_table = q_table.copy()
-    target = reward if terminated else reward + gamma * np.max(q_table[next_state])
-    q_table[state, action] += alpha * (target - q_table[state, action])
-    return q_table
-''', ("update_moves_toward_target", "update_alpha_edge_cases", "update_terminal_vs_truncated")),
-    Mutant("update_max_of_current_state", "q_learning_update", '''
-def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
-    target = reward if terminated else reward + gamma * np.max(q_table[state])
-    q_table[state, action] += alpha * (target - q_table[state, action])
-''', ("update_fixed_point", "update_moves_toward_target")),
-    Mutant("update_discounts_the_reward", "q_learning_update", '''
-def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
-    target = gamma * reward if terminated else gamma * (reward + np.max(q_table[next_state]))
-    q_table[state, action] += alpha * (target - q_table[state, action])
-''', ("update_fixed_point", "update_moves_toward_target")),
-    Mutant("epsilon_greedy_first_maximum", "epsilon_greedy", '''
-def epsilon_greedy(q_values, epsilon, rng):
-    if rng.random() < epsilon:
-        return int(rng.integers(len(q_values)))
-    return int(np.argmax(q_values))
-''', ("epsilon_greedy_ties", "epsilon_greedy_frequencies")),
-    Mutant("epsilon_greedy_wrong_way_round", "epsilon_greedy", '''
-def epsilon_greedy(q_values, epsilon, rng):
-    q_values = np.asarray(q_values)
-    if rng.random() < epsilon:
-        return int(rng.choice(np.flatnonzero(q_values == q_values.max())))
-    return int(rng.integers(len(q_values)))
-''', ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
-    Mutant("epsilon_greedy_explores_only_non_greedy", "epsilon_greedy", '''
-def epsilon_greedy(q_values, epsilon, rng):
-    q_values = np.asarray(q_values)
+'''),
+           ("update_moves_toward_target", "update_terminal_vs_truncated")),
+    mutant(ASSIGNMENT, "update_sign_error", "q_learning_update",
+           ("target - q_table[state, action]",
+            "q_table[state, action] - target"),
+           ("update_moves_toward_target", "update_alpha_edge_cases")),
+    mutant(ASSIGNMENT, "update_not_in_place", "q_learning_update",
+           [("    target = reward if terminated", "    q_table = q_table.copy()\n    target = reward if terminated"),
+            ("alpha * (target - q_table[state, action])",
+             "alpha * (target - q_table[state, action])\n    return q_table")],
+           ("update_moves_toward_target", "update_alpha_edge_cases", "update_terminal_vs_truncated")),
+    mutant(ASSIGNMENT, "update_max_of_current_state", "q_learning_update",
+           ("target = reward if terminated else reward + gamma * np.max(q_table[next_state])",
+            "target = reward if terminated else reward + gamma * np.max(q_table[state])"),
+           ("update_fixed_point", "update_moves_toward_target")),
+    mutant(ASSIGNMENT, "update_discounts_the_reward", "q_learning_update",
+           ("reward if terminated else reward + gamma * np.max(q_table[next_state]",
+            "gamma * reward if terminated else gamma * (reward + np.max(q_table[next_state])"),
+           ("update_fixed_point", "update_moves_toward_target")),
+    mutant(ASSIGNMENT, "epsilon_greedy_first_maximum", "epsilon_greedy",
+           [("    q_values = np.asarray(q_values)\n",
+            ""),
+            ('''    best = np.flatnonzero(q_values == q_values.max())
+    return int(rng.choice(best))
+''',
+            "    return int(np.argmax(q_values))\n")],
+           ("epsilon_greedy_ties", "epsilon_greedy_frequencies")),
+    mutant(ASSIGNMENT, "epsilon_greedy_wrong_way_round", "epsilon_greedy",
+           ('''        return int(rng.integers(len(q_values)))
     best = np.flatnonzero(q_values == q_values.max())
+    return int(rng.choice(best))
+''',
+            '''        return int(rng.choice(np.flatnonzero(q_values == q_values.max())))
+    return int(rng.integers(len(q_values)))
+'''),
+           ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
+    mutant(ASSIGNMENT, "epsilon_greedy_explores_only_non_greedy", "epsilon_greedy",
+           [('''    if rng.random() < epsilon:
+        return int(rng.integers(len(q_values)))
+''',
+            ""),
+            ("    best = np.flatnonzero(q_values == q_values.max())\n",
+            '''    best = np.flatnonzero(q_values == q_values.max())
     others = np.flatnonzero(q_values != q_values.max())
     if rng.random() < epsilon and len(others) > 0:
         return int(rng.choice(others))
+''')],
+           ("epsilon_greedy_frequencies",)),
+    mutant(ASSIGNMENT, "epsilon_greedy_returns_array", "epsilon_greedy",
+           ('''        return int(rng.integers(len(q_values)))
+    best = np.flatnonzero(q_values == q_values.max())
     return int(rng.choice(best))
-''', ("epsilon_greedy_frequencies",)),
-    Mutant("epsilon_greedy_returns_array", "epsilon_greedy", '''
-def epsilon_greedy(q_values, epsilon, rng):
-    q_values = np.asarray(q_values)
-    if rng.random() < epsilon:
-        return rng.integers(len(q_values), size=1)
+''',
+            '''        return rng.integers(len(q_values), size=1)
     return rng.choice(np.flatnonzero(q_values == q_values.max()), size=1)
-''', ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
-    Mutant("greedy_policy_wrong_axis", "greedy_policy", '''
-def greedy_policy(q_table):
-    return np.argmax(q_table, axis=0)
-''', ("greedy_policy",)),
-    Mutant("value_iteration_mean_instead_of_max", "value_iteration", '''
-def value_iteration(P, gamma, tol=1e-10):
-    n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
-    while True:
-        Q = np.zeros((n_states, n_actions))
-        for s in range(n_states):
+'''),
+           ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
+    mutant(ASSIGNMENT, "greedy_policy_wrong_axis", "greedy_policy",
+           ("return np.argmax(q_table, axis=1)",
+            "return np.argmax(q_table, axis=0)"),
+           ("greedy_policy",)),
+    mutant(ASSIGNMENT, "value_iteration_mean_instead_of_max", "value_iteration",
+           ('''        for state in range(n_states):
+            for action in range(n_actions):
+                for prob, next_state, reward, terminated in P[state][action]:
+                    Q[state, action] += prob * (reward + (0.0 if terminated else gamma * V[next_state]))
+        new_V = Q.max(axis=1)
+''',
+            '''        for s in range(n_states):
             for a in range(n_actions):
                 for prob, s2, r, done in P[s][a]:
                     Q[s, a] += prob * (r + (0.0 if done else gamma * V[s2]))
         new_V = Q.mean(axis=1)
-        if np.max(np.abs(new_V - V)) < tol:
-            return new_V, Q
-        V = new_V
-''', ("value_iteration_bellman", "value_iteration_frozenlake")),
-    Mutant("value_iteration_bootstraps_from_terminal", "value_iteration", '''
-def value_iteration(P, gamma, tol=1e-10):
-    n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
-    while True:
-        Q = np.zeros((n_states, n_actions))
-        for s in range(n_states):
+'''),
+           ("value_iteration_bellman", "value_iteration_frozenlake")),
+    mutant(ASSIGNMENT, "value_iteration_bootstraps_from_terminal", "value_iteration",
+           ('''        for state in range(n_states):
+            for action in range(n_actions):
+                for prob, next_state, reward, terminated in P[state][action]:
+                    Q[state, action] += prob * (reward + (0.0 if terminated else gamma * V[next_state]))
+''',
+            '''        for s in range(n_states):
             for a in range(n_actions):
                 for prob, s2, r, done in P[s][a]:
                     Q[s, a] += prob * (r + gamma * V[s2])
+'''),
+           ("value_iteration_bellman",)),
+    mutant(ASSIGNMENT, "value_iteration_fixed_ten_sweeps", "value_iteration",
+           [("while True:",
+            "for _ in range(10):"),
+            ('''        for state in range(n_states):
+            for action in range(n_actions):
+                for prob, next_state, reward, terminated in P[state][action]:
+                    Q[state, action] += prob * (reward + (0.0 if terminated else gamma * V[next_state]))
         new_V = Q.max(axis=1)
         if np.max(np.abs(new_V - V)) < tol:
             return new_V, Q
         V = new_V
-''', ("value_iteration_bellman",)),
-    Mutant("value_iteration_fixed_ten_sweeps", "value_iteration", '''
-def value_iteration(P, gamma, tol=1e-10):
-    n_states, n_actions = len(P), len(P[0])
-    V = np.zeros(n_states)
-    for _ in range(10):
-        Q = np.zeros((n_states, n_actions))
-        for s in range(n_states):
+''',
+            '''        for s in range(n_states):
             for a in range(n_actions):
                 for prob, s2, r, done in P[s][a]:
                     Q[s, a] += prob * (r + (0.0 if done else gamma * V[s2]))
         V = Q.max(axis=1)
     return V, Q
-''', ("value_iteration_bellman", "value_iteration_frozenlake")),
-    Mutant("shape_reward_punishes_every_zero", "shape_reward", '''
-def shape_reward(reward, terminated):
-    return -1.0 if reward == 0 else float(reward)
-''', ("shape_reward",)),
-    Mutant("shape_reward_punishes_time_outs_too", "shape_reward", '''
-def shape_reward(reward, terminated):
-    return -1.0 if (reward == 0 and not terminated) or (terminated and reward == 0) else float(reward)
-''', ("shape_reward",)),
-    Mutant("train_unseeded_generator", "train_q_learning", '''
-def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
-    rng = np.random.default_rng()
-    q_table = np.zeros((env.observation_space.n, env.action_space.n))
-    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-        state, _ = env.reset(seed=seed if episode == 0 else None)
-        total, done = 0.0, False
-        while not done:
-            action = epsilon_greedy(q_table[state], epsilon, rng)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
-            total += reward
-            state, done = next_state, terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''', ("train_q_learning_interface",)),
-    Mutant("train_records_discounted_returns", "train_q_learning", '''
-def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
-    rng = np.random.default_rng(seed)
-    q_table = np.zeros((env.observation_space.n, env.action_space.n))
-    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-        state, _ = env.reset(seed=seed if episode == 0 else None)
-        total, t, done = 0.0, 0, False
-        while not done:
-            action = epsilon_greedy(q_table[state], epsilon, rng)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
-            total += gamma ** t * reward
-            t += 1
-            state, done = next_state, terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''', ("train_q_learning_interface",)),
-    Mutant("train_swaps_alpha_and_gamma", "train_q_learning", '''
-def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
-    rng = np.random.default_rng(seed)
-    q_table = np.zeros((env.observation_space.n, env.action_space.n))
-    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-        state, _ = env.reset(seed=seed if episode == 0 else None)
-        total, done = 0.0, False
-        while not done:
-            action = epsilon_greedy(q_table[state], epsilon, rng)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            q_learning_update(q_table, state, action, reward, next_state, terminated, gamma, alpha)
-            total += reward
-            state, done = next_state, terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''', ("q_learning_learns",)),
-    Mutant("train_forgets_to_move_to_next_state", "train_q_learning", '''
-def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
-    rng = np.random.default_rng(seed)
-    q_table = np.zeros((env.observation_space.n, env.action_space.n))
-    decay = max(1, int(decay_fraction * n_episodes))
-    returns = []
-    for episode in range(n_episodes):
-        epsilon = epsilon_start + (epsilon_end - epsilon_start) * min(1.0, episode / decay)
-        state, _ = env.reset(seed=seed if episode == 0 else None)
-        total, done = 0.0, False
-        while not done:
-            action = epsilon_greedy(q_table[state], epsilon, rng)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma)
-            total += reward
-            done = terminated or truncated
-        returns.append(total)
-    return q_table, np.array(returns)
-''', ("q_learning_learns",)),
+''')],
+           ("value_iteration_bellman", "value_iteration_frozenlake")),
+    mutant(ASSIGNMENT, "shape_reward_punishes_every_zero", "shape_reward",
+           ('''    if terminated and reward == 0:
+        return -1.0
+    return float(reward)
+''',
+            "    return -1.0 if reward == 0 else float(reward)\n"),
+           ("shape_reward",)),
+    mutant(ASSIGNMENT, "shape_reward_punishes_time_outs_too", "shape_reward",
+           ('''    if terminated and reward == 0:
+        return -1.0
+    return float(reward)
+''',
+            '''    return -1.0 if (reward == 0 and not terminated) or (terminated and reward == 0) else float(reward)
+'''),
+           ("shape_reward",)),
+    mutant(ASSIGNMENT, "train_unseeded_generator", "train_q_learning",
+           ("np.random.default_rng(seed)", "np.random.default_rng()"), ("train_q_learning_interface",)),
+    mutant(ASSIGNMENT, "train_records_discounted_returns", "train_q_learning",
+           [("        episode_return = 0.0\n", "        episode_return, t = 0.0, 0\n"),
+            ("            episode_return += reward\n",
+             "            episode_return += gamma ** t * reward\n            t += 1\n")],
+           ("train_q_learning_interface",)),
+    mutant(ASSIGNMENT, "train_swaps_alpha_and_gamma", "train_q_learning",
+           ("terminated, alpha, gamma)", "terminated, gamma, alpha)"), ("q_learning_learns",)),
+    mutant(ASSIGNMENT, "train_forgets_to_move_to_next_state", "train_q_learning",
+           ("            state = next_state\n", ""), ("q_learning_learns",)),
 ]
 
 
@@ -340,3 +281,61 @@ def shape_reward(reward, terminated):
 ''',
     },
 }
+
+EXPENSIVE = ("q_learning_learns",)
+
+# A partly wrong submission graded twice (tests/test_checks.py); train_q_learning imports a progress bar.
+TWICE = Submission(base="solution", mutants=("epsilon_greedy_explores_only_non_greedy",),
+                   prepended=(("train_q_learning", "from tqdm.auto import tqdm\n"),), deleted=EXPENSIVE,
+                   lost={"epsilon_greedy_frequencies": 4.0})
+
+# Top-level code runs in the student's process: it must neither read the instructor's notebooks or the
+# gradebook nor change any file of the course (here a canary beside the gradebook), wherever it looks.
+SNOOP = '''
+import glob, os
+course = "{course}"
+for path in glob.glob(course + "/source/**/*.ipynb", recursive=True) + [course + "/gradebook.db"]:
+    try:
+        print(open(path, "rb").read()[:3000].decode("latin-1"))
+    except OSError as error:
+        print("refused", type(error).__name__)
+for path in (course + "/canary.txt", course + "/gradebook.db"):
+    try:
+        os.remove(path)
+        print("removed", path)
+    except OSError as error:
+        print("refused", type(error).__name__)
+'''
+# Fakes every check and numpy's comparisons, claims the trusted grader's verdict, writes noise on stderr.
+CHEAT = '''
+import sys
+import numpy as np
+import autograder.toolkit.checks
+import autograder.assignments.tabular_q_learning as checks
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+for name in dir(checks):
+    if name.startswith("check_"):
+        setattr(checks, name, lambda *a, **k: print("PASSED"))
+autograder.toolkit.checks.deferred_to_trusted_grader = lambda: True
+sys.stderr.write("DeprecationWarning: noise\\n")
+'''
+
+E2E = EndToEnd(
+    submissions={
+        # correct answers for shape_reward and greedy_policy only (4 points), plus every trick in the book:
+        # cheats, a faked and a deleted test cell, a snoop, output that looks like a score, exits and a crash
+        "adversary": Submission(solved=("shape_reward", "greedy_policy"), prepended=(("shape_reward", CHEAT),),
+                                faked=("update_fixed_point",), deleted=("epsilon_greedy_ties",),
+                                extra=(SNOOP, "print(40)\n40", "import sys\nsys.exit(0)", "import os\nos._exit(1)",
+                                       "print('never reached')"),
+                                earned={"shape_reward": 2.0, "greedy_policy": 2.0}),
+        # one realistic mistake: an update that bootstraps past a terminal state (it still learns FrozenLake,
+        # whose terminal values stay 0, so its feedback has a learning curve)
+        "mutant": Submission(base="solution", mutants=("update_bootstraps_from_terminal",),
+                             lost={"update_fixed_point": 3.0, "update_moves_toward_target": 4.0,
+                                   "update_alpha_edge_cases": 2.0, "update_terminal_vs_truncated": 4.0}),
+    },
+    failing_property="moves toward the TD target by exactly the factor (1 - alpha)",
+    hidden_snippets=("_expected = 1.0 + 0.5", "with gamma=0, V(s) = max_a E[r]"),
+)
