@@ -5,6 +5,6 @@ Importing ``rlir`` registers the course's Gymnasium environments (``rlir/UserSat
 assignments never live here: students write those in their notebooks.
 """
 
-from rlir import envs, point_reach  # noqa: F401  (registers the environments)
+from rlir import envs  # noqa: F401  (registers the environments)
 
-__all__ = ["envs", "point_reach"]
+__all__ = ["envs"]

@@ -12,7 +12,7 @@ import torch
 
 from autograder.assignments import reinforce as checks
 from autograder.toolkit.framework import CheckFailure
-from rlir.point_reach import POINT_REACH_ID, PointReachEnv, optimal_action
+from rlir.envs.point_reach import POINT_REACH_ID, PointReachEnv, optimal_action
 from tests.corpus.reinforce import MUTANTS
 from tests.helpers import expensive, failures, run_cells, solution_namespace
 

@@ -39,7 +39,7 @@ from autograder.toolkit.framework import (
     with_timeout,
 )
 from autograder.toolkit.remote import in_student_process, type_name
-from rlir.point_reach import POINT_REACH_ID, optimal_action
+from rlir.envs.point_reach import POINT_REACH_ID, optimal_action
 
 FOLDER = "04_reinforce"  # under source/ and release/ (the assignment's id is this module's name)
 # The public contract: what students define, with these exact names and signatures.

@@ -25,6 +25,9 @@ def _gae(bootstrap_cut="terminated", recursion_cut="terminated + truncated") -> 
                        ("gamma * (1.0 - terminated) * next_values", f"gamma * (1.0 - {bootstrap_cut}) * next_values"))
 
 
+# The least this corpus holds (it only grows): mutants that run by default, alternatives.
+FLOOR = (10, 1)
+
 MUTANTS = [
     mutant(ASSIGNMENT, "actor_advantages_not_detached", "actor_loss",
            ("advantages.detach()",

@@ -15,6 +15,9 @@ def trainer(name: str, changes: list[tuple[str, str]] | tuple[str, str], must_fa
     return mutant(ASSIGNMENT, name, "train_recommender_dqn", changes, must_fail)
 
 
+# The least this corpus holds (it only grows): mutants that run by default, alternatives.
+FLOOR = (8, 2)
+
 MUTANTS = [
     mutant(ASSIGNMENT, "masked_argmax_ignores_the_mask", "masked_argmax",
            [('''    if isinstance(q_values, torch.Tensor):

@@ -17,6 +17,9 @@ def _swap(name: str, *replacements: tuple[str, str]) -> str:
     return substituted(ASSIGNMENT, name, *replacements)
 
 
+# The least this corpus holds (it only grows): mutants that run by default, alternatives.
+FLOOR = (12, 3)
+
 MUTANTS = [
     # --- importance weights and IPS ---------------------------------------------------------------------------
     Mutant("weights_flat_take_picks_the_wrong_action", "importance_weights", _swap(

@@ -14,6 +14,9 @@ def _train_with(old: str, new: str) -> str:
 
 ASSIGNMENT = "reinforce"
 
+# The least this corpus holds (it only grows): mutants that run by default, alternatives.
+FLOOR = (10, 1)
+
 MUTANTS = [
     # --- discounted_returns ---------------------------------------------------------------------------------
     mutant(ASSIGNMENT, "returns_computed_forwards", "discounted_returns",

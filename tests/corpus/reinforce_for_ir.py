@@ -10,6 +10,9 @@ from tests.corpus import EndToEnd, Submission, mutant
 
 ASSIGNMENT = "reinforce_for_ir"
 
+# The least this corpus holds (it only grows): mutants that run by default, alternatives.
+FLOOR = (10, 2)
+
 MUTANTS = [
     # --- sample_ranking -------------------------------------------------------------------------------------
     mutant(ASSIGNMENT, "sample_with_replacement", "sample_ranking",

@@ -9,6 +9,9 @@ from tests.corpus import EndToEnd, Submission, mutant
 
 ASSIGNMENT = "tabular_q_learning"
 
+# The least this corpus holds (it only grows): mutants that run by default, alternatives.
+FLOOR = (10, 2)
+
 MUTANTS = [
     mutant(ASSIGNMENT, "update_bootstraps_from_terminal", "q_learning_update",
            ("if terminated else reward ",

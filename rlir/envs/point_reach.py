@@ -1,6 +1,6 @@
 """A point that must reach a target in the plane: a small continuous-control task for policy gradients.
 
-``rlir/PointReach-v0`` (registered on import): the agent sits at a position ``p`` in the square
+``rlir/PointReach-v0`` (registered by ``rlir.envs``): the agent sits at a position ``p`` in the square
 ``[-1, 1]^2`` and must reach a target ``g`` drawn uniformly in the same square. Observation
 ``(p_x, p_y, g_x, g_y)``; action ``a`` in ``[-1, 1]^2`` (clipped to it), which moves the point by
 ``MAX_STEP * a``; reward ``-||g - p'||`` (the distance after the move). Episodes last ``EPISODE_STEPS``
@@ -53,7 +53,3 @@ def optimal_action(obs: np.ndarray) -> np.ndarray:
     the action bounds allow, and the reward only grows when a coordinate's distance shrinks."""
     obs = np.asarray(obs, dtype=float)
     return np.clip((obs[..., 2:4] - obs[..., 0:2]) / MAX_STEP, -1.0, 1.0)
-
-
-if POINT_REACH_ID not in gym.registry:
-    gym.register(id=POINT_REACH_ID, entry_point="rlir.point_reach:PointReachEnv", max_episode_steps=EPISODE_STEPS)
