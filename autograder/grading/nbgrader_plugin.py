@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -224,7 +223,6 @@ def configure(c) -> None:
         SaveAutoGrades,
     )
 
-    os.environ["RLIR_TRUSTED_GRADER"] = "1"
     submission.install_copy_guard()
     c.Autograde.sanitize_preprocessors = [SubmissionGuard, ClearOutput, DeduplicateIds, OverwriteKernelspec,
                                           OverwriteCells, CheckCellMetadata]

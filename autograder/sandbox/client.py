@@ -31,7 +31,7 @@ from autograder.sandbox.jail import (
     package_roots,
     unprivileged_user,
 )
-from autograder.sandbox.policy import DEFAULT_LIMITS, Limits, Policy, student_policy
+from autograder.sandbox.policy import DEFAULT_LIMITS, Limits, Policy, interpreter, student_policy
 from autograder.sandbox.wire import HEADER as _HEADER
 from autograder.sandbox.wire import write_all as _write_all
 from autograder.toolkit import codec
@@ -137,7 +137,7 @@ class Sandbox:
                    IPYTHONDIR=os.path.join(workdir, ".ipython"))
         env.update(self.extra_env)
         self._process = subprocess.Popen(
-            [*jail, sys.executable, "-I", "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
+            [*jail, interpreter(), "-I", "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
              str(child_read), str(child_write), policy.limits.to_argument()],
             pass_fds=(child_read, child_write), cwd="/" if jail_mechanism() else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -150,6 +150,13 @@ def sensitive_paths() -> tuple[str, ...]:
     return tuple(sorted({str(p.resolve()) for p in paths if p.exists()}))
 
 
+def interpreter() -> str:
+    """The grader's Python as the worker must start it: its folder resolved (the jail binds real paths only, so a
+    link to the virtual environment, as an unpacked Gradescope zip has, would not exist inside), its own name
+    kept (resolving the file itself would leave the virtual environment for the base interpreter)."""
+    return os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable))
+
+
 @functools.cache
 def interpreter_paths() -> tuple[str, ...]:
     """The interpreter's folders: its prefixes, its executable's folder, its standard library and packages."""
