@@ -11,6 +11,23 @@ from tests.corpus import EndToEnd, Mutant, Submission, mutant, solution_function
 
 ASSIGNMENT = "dqn"
 
+# The instructor's code that several mutants below change.
+BUFFER_ARRAYS = '''        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.position = 0  # the slot the next transition goes to
+        self.size = 0
+'''
+# The instructor's code that several mutants below change.
+BUFFER_ADD = '''        slot = self.position
+        self.obs[slot], self.actions[slot], self.rewards[slot] = obs, action, reward
+        self.next_obs[slot], self.terminated[slot] = next_obs, float(terminated)
+        self.position = (slot + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+'''
+
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
 FLOOR = (12, 2)
 
@@ -117,21 +134,9 @@ MUTANTS = [
             "return self.batch(self.rng.integers(0, self.capacity, size=batch_size))")],
            ("replay_buffer_fifo",)),
     mutant(ASSIGNMENT, "buffer_stops_adding_when_full", "ReplayBuffer",
-           [('''        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.actions = np.zeros(capacity, dtype=np.int64)
-        self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.terminated = np.zeros(capacity, dtype=np.float32)
-        self.position = 0  # the slot the next transition goes to
-        self.size = 0
-''',
+           [(BUFFER_ARRAYS,
             "        self.data = []\n"),
-            ('''        slot = self.position
-        self.obs[slot], self.actions[slot], self.rewards[slot] = obs, action, reward
-        self.next_obs[slot], self.terminated[slot] = next_obs, float(terminated)
-        self.position = (slot + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-''',
+            (BUFFER_ADD,
             '''        if len(self.data) < self.capacity:
             self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
                               np.asarray(next_obs, np.float32), float(terminated)))
@@ -152,21 +157,9 @@ MUTANTS = [
 ''')],
            ("replay_buffer_fifo", "replay_buffer_uniform")),
     mutant(ASSIGNMENT, "buffer_sampling_favours_recent", "ReplayBuffer",
-           [('''        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.actions = np.zeros(capacity, dtype=np.int64)
-        self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.terminated = np.zeros(capacity, dtype=np.float32)
-        self.position = 0  # the slot the next transition goes to
-        self.size = 0
-''',
+           [(BUFFER_ARRAYS,
             "        self.data = collections.deque(maxlen=capacity)\n"),
-            ('''        slot = self.position
-        self.obs[slot], self.actions[slot], self.rewards[slot] = obs, action, reward
-        self.next_obs[slot], self.terminated[slot] = next_obs, float(terminated)
-        self.position = (slot + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-''',
+            (BUFFER_ADD,
             '''        self.data.append((np.asarray(obs, np.float32), int(action), float(reward),
                           np.asarray(next_obs, np.float32), float(terminated)))
 '''),

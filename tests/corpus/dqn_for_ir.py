@@ -15,6 +15,23 @@ def trainer(name: str, changes: list[tuple[str, str]] | tuple[str, str], must_fa
     return mutant(ASSIGNMENT, name, "train_recommender_dqn", changes, must_fail)
 
 
+# The instructor's code that several mutants below change.
+MASKED_ARGMAX_BODY = '''    if isinstance(q_values, torch.Tensor):
+        q_values = q_values.detach().cpu().numpy()
+    q_values = np.asarray(q_values, dtype=float)
+    valid = np.asarray(mask).astype(bool)
+    if not valid.any():
+        raise ValueError("masked_argmax: no available action (the mask is all zero)")
+    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
+    return int(rng.choice(best))
+'''
+# The instructor's code that several mutants below change.
+MASKED_MAX_BODY = '''    valid = torch.as_tensor(mask).bool()
+    if not bool(valid.any(dim=1).all()):
+        raise ValueError("masked_max: some row has no available action")
+    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
+'''
+
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
 FLOOR = (8, 2)
 
@@ -36,15 +53,7 @@ MUTANTS = [
 ''')],
            ("masked_argmax_never_masked", "masked_argmax_ties")),
     mutant(ASSIGNMENT, "masked_argmax_multiplies_by_the_mask", "masked_argmax",
-           ('''    if isinstance(q_values, torch.Tensor):
-        q_values = q_values.detach().cpu().numpy()
-    q_values = np.asarray(q_values, dtype=float)
-    valid = np.asarray(mask).astype(bool)
-    if not valid.any():
-        raise ValueError("masked_argmax: no available action (the mask is all zero)")
-    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
-    return int(rng.choice(best))
-''',
+           (MASKED_ARGMAX_BODY,
             '''    mask = np.asarray(mask)
     if not mask.any():
         raise ValueError("no available action")
@@ -101,15 +110,7 @@ MUTANTS = [
 ''')],
            ("masked_argmax_never_masked", "masked_argmax_ties")),
     mutant(ASSIGNMENT, "masked_argmax_all_masked_returns_an_index", "masked_argmax",
-           ('''    if isinstance(q_values, torch.Tensor):
-        q_values = q_values.detach().cpu().numpy()
-    q_values = np.asarray(q_values, dtype=float)
-    valid = np.asarray(mask).astype(bool)
-    if not valid.any():
-        raise ValueError("masked_argmax: no available action (the mask is all zero)")
-    best = np.flatnonzero(valid & (q_values == q_values[valid].max()))
-    return int(rng.choice(best))
-''',
+           (MASKED_ARGMAX_BODY,
             '''    q = np.where(np.asarray(mask).astype(bool), np.asarray(q_values, dtype=float), -np.inf)
     return int(rng.choice(np.flatnonzero(q == q.max())))
 '''),
@@ -132,11 +133,7 @@ MUTANTS = [
 ''')],
            ("masked_epsilon_greedy_frequencies",)),
     mutant(ASSIGNMENT, "masked_max_multiplies_by_the_mask", "masked_max",
-           ('''    valid = torch.as_tensor(mask).bool()
-    if not bool(valid.any(dim=1).all()):
-        raise ValueError("masked_max: some row has no available action")
-    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
-''',
+           (MASKED_MAX_BODY,
             '''    mask = torch.as_tensor(mask)
     if not bool(mask.bool().any(dim=1).all()):
         raise ValueError("a row has no available action")
@@ -144,11 +141,7 @@ MUTANTS = [
 '''),
            ("masked_max_ignores_masked",)),
     mutant(ASSIGNMENT, "masked_max_bitwise_not_of_an_integer_mask", "masked_max",
-           ('''    valid = torch.as_tensor(mask).bool()
-    if not bool(valid.any(dim=1).all()):
-        raise ValueError("masked_max: some row has no available action")
-    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
-''',
+           (MASKED_MAX_BODY,
             '''    if not bool((mask != 0).any(dim=1).all()):
         raise ValueError("a row has no available action")
     if mask.dtype != torch.bool:
@@ -165,11 +158,7 @@ MUTANTS = [
 '''),
            ("masked_max_ignores_masked",)),
     mutant(ASSIGNMENT, "masked_max_all_masked_gives_minus_infinity", "masked_max",
-           ('''    valid = torch.as_tensor(mask).bool()
-    if not bool(valid.any(dim=1).all()):
-        raise ValueError("masked_max: some row has no available action")
-    return q_values.masked_fill(~valid, float("-inf")).max(dim=1).values
-''',
+           (MASKED_MAX_BODY,
             '''    return q_values.masked_fill(~torch.as_tensor(mask).bool(), float("-inf")).max(dim=1).values
 '''),
            ("all_masked_raises",)),

@@ -14,6 +14,15 @@ def _train_with(old: str, new: str) -> str:
 
 ASSIGNMENT = "reinforce"
 
+# The instructor's code that several mutants below change.
+RETURNS_BODY = '''    returns = np.zeros(len(rewards))
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+'''
+
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
 FLOOR = (10, 1)
 
@@ -36,23 +45,11 @@ MUTANTS = [
 '''),
            ("returns_recursion", "returns_gamma_edge_cases")),
     mutant(ASSIGNMENT, "returns_without_discount", "discounted_returns",
-           ('''    returns = np.zeros(len(rewards))
-    running = 0.0
-    for t in reversed(range(len(rewards))):
-        running = rewards[t] + gamma * running
-        returns[t] = running
-    return returns
-''',
+           (RETURNS_BODY,
             "    return np.cumsum(rewards[::-1])[::-1].copy()\n"),
            ("returns_recursion", "returns_gamma_edge_cases")),
     mutant(ASSIGNMENT, "returns_whole_episode_return_everywhere", "discounted_returns",
-           ('''    returns = np.zeros(len(rewards))
-    running = 0.0
-    for t in reversed(range(len(rewards))):
-        running = rewards[t] + gamma * running
-        returns[t] = running
-    return returns
-''',
+           (RETURNS_BODY,
             '''    total = np.sum(rewards * gamma ** np.arange(len(rewards)))
     return np.full(len(rewards), total)
 '''),

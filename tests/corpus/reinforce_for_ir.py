@@ -10,65 +10,47 @@ from tests.corpus import EndToEnd, Submission, mutant
 
 ASSIGNMENT = "reinforce_for_ir"
 
+# The instructor's code that several mutants below change.
+SAMPLE_RANKING_BODY = '''    scores = scores.detach()
+    available = torch.ones(scores.shape[0], dtype=torch.bool)
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
+        doc = int(torch.multinomial(probs, 1, generator=generator))
+        ranking.append(doc)
+        available[doc] = False
+    return torch.tensor(ranking, dtype=torch.long)
+'''
+# The instructor's code that several mutants below change.
+EVALUATION_LOOP = '''        for query_features, query_labels in zip(features, labels):
+            scores = scorer(torch.as_tensor(np.asarray(query_features, dtype=np.float32)))
+            order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+            values.append(ndcg_at_k(query_labels[order], k, ideal_relevances=query_labels))
+'''
+
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
 FLOOR = (10, 2)
 
 MUTANTS = [
     # --- sample_ranking -------------------------------------------------------------------------------------
     mutant(ASSIGNMENT, "sample_with_replacement", "sample_ranking",
-           ('''    scores = scores.detach()
-    available = torch.ones(scores.shape[0], dtype=torch.bool)
-    ranking = []
-    for _ in range(k):
-        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
-        doc = int(torch.multinomial(probs, 1, generator=generator))
-        ranking.append(doc)
-        available[doc] = False
-    return torch.tensor(ranking, dtype=torch.long)
-''',
+           (SAMPLE_RANKING_BODY,
             '''    probs = torch.softmax(scores.detach(), dim=0)
     return torch.multinomial(probs, k, replacement=True, generator=generator)
 '''),
            ("sample_ranking_valid", "sample_ranking_frequencies")),
     mutant(ASSIGNMENT, "sample_is_argsort", "sample_ranking",
-           ('''    scores = scores.detach()
-    available = torch.ones(scores.shape[0], dtype=torch.bool)
-    ranking = []
-    for _ in range(k):
-        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
-        doc = int(torch.multinomial(probs, 1, generator=generator))
-        ranking.append(doc)
-        available[doc] = False
-    return torch.tensor(ranking, dtype=torch.long)
-''',
+           (SAMPLE_RANKING_BODY,
             "    return torch.argsort(scores.detach(), descending=True)[:k]\n"),
            ("sample_ranking_valid", "sample_ranking_frequencies")),
     mutant(ASSIGNMENT, "sample_ignores_generator", "sample_ranking",
-           ('''    scores = scores.detach()
-    available = torch.ones(scores.shape[0], dtype=torch.bool)
-    ranking = []
-    for _ in range(k):
-        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
-        doc = int(torch.multinomial(probs, 1, generator=generator))
-        ranking.append(doc)
-        available[doc] = False
-    return torch.tensor(ranking, dtype=torch.long)
-''',
+           (SAMPLE_RANKING_BODY,
             '''    probs = torch.softmax(scores.detach(), dim=0)
     return torch.multinomial(probs, k, replacement=False)
 '''),
            ("sample_ranking_valid",)),
     mutant(ASSIGNMENT, "sample_uniform_noise_instead_of_gumbel", "sample_ranking",
-           ('''    scores = scores.detach()
-    available = torch.ones(scores.shape[0], dtype=torch.bool)
-    ranking = []
-    for _ in range(k):
-        probs = torch.softmax(scores.masked_fill(~available, float("-inf")), dim=0)
-        doc = int(torch.multinomial(probs, 1, generator=generator))
-        ranking.append(doc)
-        available[doc] = False
-    return torch.tensor(ranking, dtype=torch.long)
-''',
+           (SAMPLE_RANKING_BODY,
             '''    noise = torch.rand(scores.shape[0], generator=generator)
     return torch.topk(scores.detach() + noise, k).indices
 '''),
@@ -211,22 +193,14 @@ MUTANTS = [
            ("scorers",)),
     # --- evaluate_ranker ------------------------------------------------------------------------------------
     mutant(ASSIGNMENT, "evaluate_ascending_scores", "evaluate_ranker",
-           ('''        for query_features, query_labels in zip(features, labels):
-            scores = scorer(torch.as_tensor(np.asarray(query_features, dtype=np.float32)))
-            order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
-            values.append(ndcg_at_k(query_labels[order], k, ideal_relevances=query_labels))
-''',
+           (EVALUATION_LOOP,
             '''        for f, y in zip(features, labels):
             order = np.argsort(np.asarray(scorer(torch.as_tensor(f)), dtype=float), kind="stable")
             values.append(ndcg_at_k(y[order], k, ideal_relevances=y))
 '''),
            ("evaluate_ranker",)),
     mutant(ASSIGNMENT, "evaluate_ideal_from_the_top_k_only", "evaluate_ranker",
-           ('''        for query_features, query_labels in zip(features, labels):
-            scores = scorer(torch.as_tensor(np.asarray(query_features, dtype=np.float32)))
-            order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
-            values.append(ndcg_at_k(query_labels[order], k, ideal_relevances=query_labels))
-''',
+           (EVALUATION_LOOP,
             '''        for f, y in zip(features, labels):
             order = np.argsort(-np.asarray(scorer(torch.as_tensor(f)), dtype=float), kind="stable")
             values.append(ndcg_at_k(y[order][:k], k))
