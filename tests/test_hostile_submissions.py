@@ -36,12 +36,19 @@ SCRIPTS = [
 MARKDOWN = ('A note <script>document.body.setAttribute("data-pwned", "markdown")</script> and '
             '<img src="y" onerror="document.body.setAttribute(\'data-pwned\', \'md-onerror\')"> '
             'and [a link](javascript:document.body.setAttribute("data-pwned","link"))')
-# The kernel's history, the notebook files it can find, and what it could print of them.
+# The kernel's history, the notebook files it can find anywhere it can see, and what it could print of them.
+# The walk follows no link and skips /proc and /sys (a recursive glob follows /proc/self/root back to / and
+# spends the cell's whole time-out going round).
 HISTORY = '''
-import glob
+import glob, os
 print("IN", In, _ih)
 get_ipython().run_line_magic("history", "")
-for path in glob.glob("*.ipynb") + glob.glob("/**/*.ipynb", recursive=True)[:200]:
+found = glob.glob("*.ipynb")
+for top, dirs, files in os.walk("/"):
+    dirs[:] = [d for d in dirs if top != "/" or d not in ("proc", "sys")]
+    found += [os.path.join(top, name) for name in files if name.endswith(".ipynb")]
+print("FOUND", len(found), "notebooks")
+for path in found[:200]:
     try:
         print(open(path).read())
     except OSError:
@@ -231,7 +238,7 @@ def test_hidden_tests_never_reach_the_students_process_or_what_comes_back(batch)
     graded = nbformat.reads(files[f"autograded/{NOTEBOOK}"].decode(), as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" and "In, _ih" in c.source
                       for o in c.outputs)
-    assert "IN" in printed  # the cell ran and printed the history it had
+    assert "IN" in printed and "FOUND" in printed  # the cell ran to its end, printing what it found
     assert "BEGIN HIDDEN TESTS" not in printed and "check_" not in printed
     feedback = files["feedback/tabular_q_learning.html"].decode()
     assert "BEGIN HIDDEN TESTS" not in feedback and "_expected = 1.0 + 0.5" not in feedback
