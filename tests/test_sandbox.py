@@ -4,6 +4,7 @@ points, and never the grader's process."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +15,23 @@ import pytest
 from autograder.grading.notebook import grade_notebook, read_notebook
 from autograder.sandbox import Sandbox, StudentCodeError, StudentCrash, StudentTimeout
 from tests.helpers import source_notebook
+
+
+def require_jail(what: str) -> None:
+    """Skip unless a jail (bubblewrap, or unshare as root) gives the worker its own namespaces here."""
+    from autograder.sandbox import jail_mechanism
+
+    if not jail_mechanism():
+        pytest.skip(f"this machine cannot jail student code, so {what}")
+
+
+def require_own_process_count() -> None:
+    """Skip unless each worker's process cap counts only its own processes: a fresh uid (a root grader) or
+    bubblewrap's user namespace (any grader; the kernel counts processes per user namespace)."""
+    from autograder.sandbox import jail_mechanism, unprivileged_user
+
+    if unprivileged_user() is None and jail_mechanism() != "bwrap":
+        pytest.skip("the worker shares the grader's user and its process count here")
 
 
 def sandbox_with(source: str, **options) -> Sandbox:
@@ -140,10 +158,7 @@ def test_an_infinite_loop_costs_only_its_own_checks():
 def test_student_code_has_no_network():
     import socket
 
-    from autograder.sandbox import network_jail
-
-    if not network_jail():
-        pytest.skip("this machine cannot make a network namespace")
+    require_jail("it has the network")
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -159,10 +174,10 @@ def test_student_code_has_no_network():
 
 def test_student_code_cannot_rewrite_the_checks_or_the_gradebook(tmp_path):
     import autograder.toolkit.framework
-    from autograder.sandbox import unprivileged_user
+    from autograder.sandbox import jail_mechanism, unprivileged_user
 
-    if unprivileged_user() is None:
-        pytest.skip("the grader does not run as root here, so there is no other user to run students as")
+    if unprivileged_user() is None and jail_mechanism() != "bwrap":  # another user, or read-only mounts
+        pytest.skip("student code runs as the grader, with the grader's files writable, here")
     gradebook = tmp_path / "gradebook.db"
     gradebook.write_text("grades")
     source = ("def tamper(paths):\n    done = []\n    for path in paths:\n        try:\n"
@@ -183,10 +198,7 @@ def test_a_worker_that_cannot_start_is_an_infrastructure_error_not_a_student_fai
 
 
 def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
-    from autograder.sandbox import network_jail
-
-    if not network_jail():
-        pytest.skip("this machine cannot make mount namespaces")
+    require_jail("it sees the grader's files")
     course = Path(tempfile.mkdtemp(prefix="scratch-course-", dir=Path(__file__).parent))  # not under /tmp
     course.chmod(0o755)
     (course / "source").mkdir()
@@ -208,10 +220,7 @@ def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
 
 
 def test_student_code_gets_its_own_empty_tmp():
-    from autograder.sandbox import network_jail
-
-    if not network_jail():
-        pytest.skip("this machine cannot make mount namespaces")
+    require_jail("it sees the grader's files")
     leftover = Path(tempfile.mkdtemp(prefix="leftover-"))
     leftover.chmod(0o755)
     (leftover / "solution.ipynb").write_text("BEGIN SOLUTION")
@@ -229,10 +238,7 @@ def test_student_code_sees_only_the_interpreter_and_the_course_packages():
     """Any other folder is covered (or, under bubblewrap, absent), wherever it is: another course's
     world-readable gradebook beside this repository, the repository's tests and notebooks, the grader's
     processes in /proc."""
-    from autograder.sandbox import network_jail
-
-    if not network_jail():
-        pytest.skip("this machine cannot make mount namespaces")
+    require_jail("it sees the grader's files")
     repo = Path(__file__).resolve().parent.parent
     other = Path(tempfile.mkdtemp(prefix="other-course-", dir=repo))
     other.chmod(0o755)
@@ -260,10 +266,7 @@ def test_the_default_hidden_paths_cover_this_course():
 
 
 def test_a_fork_bomb_is_contained():
-    from autograder.sandbox import unprivileged_user
-
-    if unprivileged_user() is None:
-        pytest.skip("process limits per user only bind a non-root sandbox user")
+    require_own_process_count()
     source = ("import os\ndef bomb():\n    children = 0\n    try:\n        for _ in range(100000):\n"
               "            if os.fork() == 0:\n                import time\n                time.sleep(30)\n"
               "                os._exit(0)\n            children += 1\n    except OSError:\n        return children\n"
@@ -273,10 +276,7 @@ def test_a_fork_bomb_is_contained():
 
 
 def test_processes_that_leave_the_process_group_die_with_the_worker():
-    from autograder.sandbox import network_jail
-
-    if not network_jail():
-        pytest.skip("this machine cannot make process namespaces")
+    require_jail("its processes can outlive it")
     beacon = Path(tempfile.mkdtemp(prefix="scratch-beacon-", dir=Path(__file__).parent))  # not under /tmp
     beacon.chmod(0o777)
     source = ("import os, time\ndef escape(path):\n    if os.fork() == 0:\n        os.setsid()\n"
@@ -293,10 +293,7 @@ def test_processes_that_leave_the_process_group_die_with_the_worker():
 
 
 def test_one_submissions_fork_bomb_does_not_starve_another_submission():
-    from autograder.sandbox import unprivileged_user
-
-    if unprivileged_user() is None:
-        pytest.skip("per-sandbox users need a root grader")
+    require_own_process_count()
     bomb = ("import os, time\ndef bomb():\n    n = 0\n    try:\n        while True:\n            if os.fork() == 0:\n"
             "                time.sleep(60)\n                os._exit(0)\n            n += 1\n    except OSError:\n"
             "        return n\n")
@@ -305,6 +302,7 @@ def test_one_submissions_fork_bomb_does_not_starve_another_submission():
     with sandbox_with(bomb, call_timeout=60.0) as attacker, sandbox_with(polite) as victim:
         assert attacker.function("bomb")() > 100  # its children are alive until its sandbox closes
         assert victim.function("fork_once")() == 1
+        assert subprocess.run(["true"]).returncode == 0  # nor the grader's own
 
 
 def test_a_training_run_is_shared_across_checks_but_repeated_within_one():
