@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import nbformat
+import pytest
 
 from autograder.assignments import registry
 from autograder.grading.instructor import load_in_process, solution_function, solution_sources
@@ -21,6 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["ROOT", "corpus", "expensive", "failures", "graded_cells", "load_in_process", "notebook_of",
            "replace_function", "run_cells", "solution_function", "solution_namespace", "solution_sources",
            "source_notebook"]
+
+
+def require_jail(what: str) -> None:
+    """Skip unless a jail (bubblewrap, or unshare as root) gives the worker its own namespaces here."""
+    from autograder.sandbox import jail_mechanism
+
+    if not jail_mechanism():
+        pytest.skip(f"this machine cannot jail student code, so {what}")
 
 
 def source_notebook(assignment: str) -> Path:

@@ -21,7 +21,7 @@ import pytest
 
 from autograder.assignments import registry
 from tests.e2e import autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
-from tests.helpers import ROOT, corpus, notebook_of
+from tests.helpers import ROOT, corpus, notebook_of, require_jail
 
 IDS = tuple(registry())
 SUBMISSIONS = [(a, student) for a in IDS for student in corpus(a).E2E.submissions]
@@ -163,10 +163,7 @@ def test_feedback_shows_the_learning_curve_of_the_learning_check(course, assignm
 
 @pytest.mark.parametrize("assignment", ["tabular_q_learning"])
 def test_the_students_kernel_cannot_read_or_change_the_course(course, assignment):
-    from autograder.sandbox import jail_mechanism
-
-    if not jail_mechanism():
-        pytest.skip("this machine cannot jail student code")
+    require_jail("the kernel could read the course")
     snoop = corpus(assignment).SNOOP.replace("{course}", str(course.root))
     (cell,) = [cell for cell in course.autograded("adversary").cells if cell.source == snoop]
     printed = "".join(output.get("text", "") for output in cell.outputs)

@@ -16,6 +16,7 @@ import pytest
 
 from autograder.grading.batch import batch_grade, summary
 from tests.e2e import answer_cells, autograde_and_feedback, make_course
+from tests.helpers import require_jail
 
 NOTEBOOK = "tabular_q_learning.ipynb"
 # What a refused link points to (instructor solution, gradebook, a root-only file, a classmate's work); the
@@ -245,10 +246,7 @@ def test_hidden_tests_never_reach_the_students_process_or_what_comes_back(batch)
 
 
 def test_the_students_jail_leaves_nothing_behind_and_opens_no_gradebook(batch):
-    from autograder.sandbox import jail_mechanism
-
-    if not jail_mechanism():
-        pytest.skip("this machine cannot jail student code")
+    require_jail("it could leave things behind")
     course, folder, _, segments_before = batch
     graded = nbformat.read(str(course / "autograded" / "hostile" / folder / NOTEBOOK), as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" and MARKER in c.source
