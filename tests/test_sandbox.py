@@ -14,15 +14,7 @@ import pytest
 
 from autograder.grading.notebook import grade_notebook, read_notebook
 from autograder.sandbox import Sandbox, StudentCodeError, StudentCrash, StudentTimeout
-from tests.helpers import source_notebook
-
-
-def require_jail(what: str) -> None:
-    """Skip unless a jail (bubblewrap, or unshare as root) gives the worker its own namespaces here."""
-    from autograder.sandbox import jail_mechanism
-
-    if not jail_mechanism():
-        pytest.skip(f"this machine cannot jail student code, so {what}")
+from tests.helpers import require_jail, source_notebook
 
 
 def require_own_process_count() -> None:
@@ -189,10 +181,9 @@ def test_student_code_cannot_rewrite_the_checks_or_the_gradebook(tmp_path):
 
 
 def test_a_worker_that_cannot_start_is_an_infrastructure_error_not_a_student_failure(monkeypatch):
-    import autograder.sandbox.client as client
     from autograder.sandbox import SandboxUnavailable
 
-    monkeypatch.setattr(client.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
     with pytest.raises(SandboxUnavailable, match="did not start"):
         sandbox_with("def f():\n    return 1\n").start()
 

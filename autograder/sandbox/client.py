@@ -13,7 +13,6 @@ import base64
 import os
 import select
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -59,6 +58,12 @@ class CellLoad:
     filename: str
     ok: bool
     error: str = ""
+
+
+def _closed_folder_on_the_way() -> tuple[str, int, str] | None:
+    """:func:`closed_folder` on the way to what the worker starts from: the course packages and the
+    interpreter as it is started (its folder resolved, as the jail binds it)."""
+    return closed_folder((*package_roots(), *course_package_dirs(), interpreter()))
 
 
 @dataclass
@@ -118,7 +123,7 @@ class Sandbox:
         self.close()
         self._failure = self._load_failure = None
         self._cache.clear()  # references into an earlier worker are gone with it
-        if closed_folder((*package_roots(), *course_package_dirs(), sys.executable)) is not None:
+        if _closed_folder_on_the_way() is not None:
             raise self._unreachable("the sandbox worker cannot start")  # a jail could show them, but their
             # owner closed them to other users; and without bubblewrap the worker could not reach them
         policy = self.policy(unprivileged_user())
@@ -274,14 +279,14 @@ class Sandbox:
 
     @staticmethod
     def _unreachable(what: str) -> SandboxUnavailable:
-        closed = closed_folder((*package_roots(), *course_package_dirs(), sys.executable))
+        closed = _closed_folder_on_the_way()
         if closed is not None:
             folder, mode, inside = closed
             return SandboxUnavailable(
                 f"{what}: the sandbox user cannot enter {folder} (mode {mode:o}), which holds {inside}. Let "
                 f"others pass through it without listing it (`chmod o+x {folder}`), or keep the course and its "
                 "virtual environment outside it (e.g. under /srv)")
-        return SandboxUnavailable(f"{what}; check that the grader's Python ({sys.executable}) and its course "
+        return SandboxUnavailable(f"{what}; check that the grader's Python ({interpreter()}) and its course "
                                   "packages are readable by the sandbox user")
 
     def ensure_ready(self) -> None:
