@@ -94,6 +94,12 @@ MUTANTS = [
     Mutant("training_bootstraps_through_terminal", "train_a2c", _train(terminated="np.zeros(n_envs)"),
            ("critic_probe_values",)),
     Mutant("environments_reset_without_seed", "train_a2c", _train(seed="None"), ("train_a2c_interface",)),
+    # GAE computed without the critic (values taken as 0): the advantages are 8-step reward sums, almost
+    # constant on CartPole, so the actor gets no signal (what a2c_learns_cartpole targets)
+    Mutant("gae_without_the_critic_values", "train_a2c", substituted(
+        ASSIGNMENT, "train_a2c", ("gae(rewards, values.detach(), value_net(obs),",
+                                  "gae(rewards, torch.zeros_like(values), torch.zeros(n_envs),")),
+        ("a2c_learns_cartpole",), slow=True),
 ]
 
 ALTERNATIVES = {
