@@ -130,13 +130,13 @@ def loss_gradient_classes(seed) -> list[str]:
 def pl_normalised_classes(case) -> list[str]:
     scores, k = case
     return [c for c, hit in (("k = 1 (softmax over all documents is right)", k == 1),
-                             ("all scores tied", len(set(scores)) == 1)) if hit]
+                             (PARTIAL + "all scores tied", len(set(scores)) == 1)) if hit]
 
 
 def pl_terms_classes(case) -> list[str]:
     scores, ranking = case
     return [c for c, hit in (("k = 1 (softmax over all documents is right)", len(ranking) == 1),
-                             ("all scores tied", len(set(scores)) == 1)) if hit]
+                             (PARTIAL + "all scores tied", len(set(scores)) == 1)) if hit]
 
 
 def position_returns_classes(case) -> list[str]:
@@ -149,8 +149,8 @@ def position_returns_classes(case) -> list[str]:
 def ranking_loss_classes(case) -> list[str]:
     scores, ranking, returns, baseline = case
     return [c for c, hit in (("k = 1 (sum = mean, one position)", len(ranking) == 1),
-                             ("baseline None or 0", baseline is None or not np.any(baseline)),
-                             ("all returns equal", len(set(returns)) == 1)) if hit]
+                             (PARTIAL + "baseline None or 0", baseline is None or not np.any(baseline)),
+                             (PARTIAL + "all returns equal", len(set(returns)) == 1)) if hit]
 
 
 def baseline_classes(case) -> list[str]:
