@@ -157,7 +157,7 @@ def baseline_classes(case) -> list[str]:
     logits, q, baseline = case
     return [c for c, hit in (("baseline 0", baseline == 0),
                              ("Q constant (true gradient 0)", len(set(q)) == 1),
-                             ("baseline >= max Q (min(b, Q) = Q)", baseline >= q.max())) if hit]
+                             (PARTIAL + "baseline <= min Q (min(b, Q) = b)", baseline <= q.min())) if hit]
 
 
 def mdp_classes(case) -> list[str]:
@@ -186,6 +186,12 @@ def loss_batch_classes(case) -> list[str]:
     return [c for c, hit in (("one sample (mean = sum)", len(log_probs) == 1),
                              ("entropy_coef 0 or entropy 0 (bonus untested)", coef == 0 or not entropy.any()),
                              ("log_probs * advantages all 0", not np.any(log_probs * advantages))) if hit]
+
+
+def q_loss_classes(case) -> list[str]:
+    log_probs, q_values, *_ = case
+    return [c for c, hit in (("one sample (mean = sum)", len(log_probs) == 1),
+                             ("log_probs * q_values all 0", not np.any(log_probs * q_values))) if hit]
 
 
 def critic_batch_classes(case) -> list[str]:
@@ -218,7 +224,7 @@ CLASSIFIERS: dict[tuple[str, str], tuple[str, Classifier]] = {
     ("actor_critic", "gae_episode_boundaries"): ("gae", rollout_classes),
     ("actor_critic", "actor_loss_value"): ("actor_loss", loss_batch_classes),
     ("actor_critic", "critic_loss"): ("critic_loss ValueNetwork", critic_batch_classes),
-    ("actor_critic", "q_actor_critic_loss"): ("q_actor_critic_loss ValueNetwork", loss_batch_classes),
+    ("actor_critic", "q_actor_critic_loss"): ("q_actor_critic_loss ValueNetwork", q_loss_classes),
 }
 
 
