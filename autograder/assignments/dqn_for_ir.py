@@ -392,7 +392,11 @@ def check_train_recommender_dqn_interface(train_recommender_dqn: Callable) -> st
 @check("myopic_recommender_collapses")
 def check_myopic_recommender_collapses(train_recommender_dqn: Callable) -> str:
     """With gamma = 0 the agent maximises the immediate engagement, i.e. clickbait, and the user's
-    satisfaction collapses: its greedy return is far below even random recommendations."""
+    satisfaction collapses: its greedy return is far below even random recommendations.
+
+    Margins on the grading seed (benchmarks/learning_margins.py): the instructor solution's greedy return is
+    5.7 (54.3 below the limit of 60); a trainer that ignores config['gamma'] (0.99 always) earns 278.5, 218.5
+    above it."""
     prop = (f"with config['gamma'] = 0 the learned greedy policy is myopic: its return is at most "
             f"{MYOPIC_MAX_RETURN:.0f} (always clickbait earns {MYOPIC_RETURN:.1f}, random {RANDOM_RETURN:.0f})")
     config = {**LEARNING_CONFIG, "gamma": 0.0}

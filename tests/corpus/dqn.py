@@ -516,7 +516,7 @@ def td_loss(online_net, batch, targets, weights=None):
     total = 0.0
     for i in range(len(targets)):
         error = q[i, int(batch.actions[i])] - targets[i]
-        loss = 0.5 * error ** 2 if abs(float(error)) <= 1 else abs(error) - 0.5
+        loss = 0.5 * error ** 2 if abs(float(error.detach())) <= 1 else abs(error) - 0.5
         total = total + (loss if weights is None else weights[i] * loss)
     return total / len(targets)
 ''',
