@@ -92,3 +92,18 @@ def test_learning_thresholds_are_met_by_the_solution_on_other_seeds(seed, monkey
     assert failures(results) == {}
 
 
+
+
+def test_returns_failure_shows_the_difference_and_float32_returns_keep_the_points():
+    """Rewards-to-go are compared relative to the rewards' scale: float32 ones pass (they once failed with
+    "Expected [0.225 0.25] Got [0.225 0.25]"), and a failure names the largest difference and where."""
+    from tests.corpus.reinforce import ALTERNATIVES
+
+    namespace = solution_namespace(ASSIGNMENT, ALTERNATIVES["float32"])
+    checks.check_returns_recursion(namespace["discounted_returns"])
+    bug = {m.name: m for m in MUTANTS}["returns_discount_applied_to_the_reward"]
+    namespace = solution_namespace(ASSIGNMENT, {bug.function: bug.source})
+    with pytest.raises(CheckFailure) as failure:
+        checks.check_returns_recursion(namespace["discounted_returns"])
+    assert "largest difference" in failure.value.got and "at t=" in failure.value.got
+

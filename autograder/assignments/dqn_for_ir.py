@@ -107,12 +107,15 @@ def best_available(q: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @st.composite
 def masked_row(draw):
-    """A row of Q-values and a mask with at least one available action; masked actions have the largest
-    values (so a solution that forgets the mask picks one); values and masks come as numpy or torch."""
-    n = draw(st.integers(1, 7))
+    """A row of 2-7 Q-values and a mask with at least one available and one masked action; masked actions have
+    the largest values (so a solution that forgets the mask picks one); values and masks come as numpy or
+    torch. (A row with nothing masked does not test the property; MASKED_ROWS adds the edge cases.)"""
+    n = draw(st.integers(2, 7))
     values = np.array(draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)), dtype=float)
     mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-    mask[draw(st.integers(0, n - 1))] = True
+    available = draw(st.integers(0, n - 1))
+    masked = draw(st.integers(0, n - 2))
+    mask[available], mask[masked + (masked >= available)] = True, False
     bonus = draw(st.sampled_from([1.0, 10.0, 1e6]))
     values[~mask] = values.max() + bonus
     if draw(st.booleans()):
@@ -144,6 +147,16 @@ def expect_value_error(prop: str, text: str, function: Callable, *args: Any) -> 
 # ---------------------------------------------------------------------------------------------------------
 # masked_argmax
 # ---------------------------------------------------------------------------------------------------------
+# Explicit examples: a masked action before the best available one (an index into q_values[mask] is wrong),
+# every available value negative (multiplying by the mask picks a masked 0), a single action, a torch row.
+MASKED_ROWS = (
+    (np.array([9.0, -1.0, 2.0, 9.0]), np.array([False, True, True, False])),
+    (np.array([-3.0, -1.0, 7.0, -2.0]), np.array([1, 1, 0, 1], dtype=np.int8)),
+    (np.array([0.5]), np.array([True])),
+    (torch.tensor([4.0, -2.0, -0.5], dtype=torch.float32), np.array([0, 1, 1])),
+)
+
+
 @check("masked_argmax_never_masked")
 def check_masked_argmax_never_masked(masked_argmax: Callable) -> str:
     """Always an available action with the largest available value, even if a masked action is larger."""
@@ -164,8 +177,8 @@ def check_masked_argmax_never_masked(masked_argmax: Callable) -> str:
                     if masked else "return an index into the full q_values, not into q_values[mask]")
             fail(prop, text, f"only actions {sorted(allowed)}", f"also actions {wrong}", hint)
 
-    for_all(masked_row(), body, max_examples=120)
-    return "120 examples, 20 draws each"
+    for_all(masked_row(), body, max_examples=120, examples=MASKED_ROWS)
+    return f"{120 + len(MASKED_ROWS)} examples, 20 draws each"
 
 
 TIE_CASES = (
@@ -234,8 +247,10 @@ def check_masked_epsilon_greedy_frequencies(masked_epsilon_greedy: Callable) -> 
 # ---------------------------------------------------------------------------------------------------------
 @st.composite
 def masked_batch(draw):
-    """(B, A) Q-values and a mask with at least one available action per row; masked entries are the largest."""
-    batch, n = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    """(B, A) Q-values and a mask with at least one available action per row; masked entries are the largest.
+    B != A, so that a maximum over the wrong axis has the wrong shape (MASKED_BATCHES adds square ones)."""
+    n = draw(st.integers(2, 6))
+    batch = draw(st.integers(1, 5).filter(lambda b: b != n))
     values = np.array(draw(st.lists(st.integers(-5, 5), min_size=batch * n, max_size=batch * n)),
                       dtype=np.float32).reshape(batch, n)
     if draw(st.booleans()):
@@ -243,9 +258,21 @@ def masked_batch(draw):
     mask = np.array(draw(st.lists(st.booleans(), min_size=batch * n, max_size=batch * n))).reshape(batch, n)
     for row, col in enumerate(draw(st.lists(st.integers(0, n - 1), min_size=batch, max_size=batch))):
         mask[row, col] = True
+    if mask.all():
+        mask[draw(st.integers(0, batch - 1)), draw(st.integers(0, n - 1))] = False  # (n >= 2: one stays)
     values[~mask] = draw(st.sampled_from([10.0, 1e6]))
     dtype = draw(st.sampled_from([torch.bool, torch.int64, torch.int8]))
     return torch.tensor(values), torch.tensor(mask).to(dtype)
+
+
+# Explicit examples: square batches (the maximum over dim=0 has the right shape, not the right values), a row
+# whose available values are all negative (multiplying by the mask gives 0), integer masks.
+MASKED_BATCHES = (
+    (torch.tensor([[1.0, 10.0, -2.0], [10.0, -4.0, -1.0], [3.0, 0.0, 10.0]]),
+     torch.tensor([[1, 0, 1], [0, 1, 1], [1, 1, 0]], dtype=torch.int64)),
+    (torch.tensor([[-5.0, 1e6], [-1.0, -3.0]]), torch.tensor([[True, False], [True, True]])),
+    (torch.tensor([[-2.0, -7.0, 10.0, -1.0]]), torch.tensor([[1, 1, 0, 0]], dtype=torch.int8)),
+)
 
 
 MAX_HINTS = Hints(type="return the tensor of row maxima (e.g. .max(dim=1).values), not a tuple, an array or a float")
@@ -270,8 +297,8 @@ def check_masked_max_ignores_masked(masked_max: Callable) -> str:
                     "integer mask (use mask == 0 or mask.bool())")
             fail(prop, text, show(expected), show(values), hint)
 
-    for_all(masked_batch(), body, max_examples=120)
-    return "120 examples"
+    for_all(masked_batch(), body, max_examples=120, examples=MASKED_BATCHES)
+    return f"{120 + len(MASKED_BATCHES)} examples"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -365,7 +392,11 @@ def check_train_recommender_dqn_interface(train_recommender_dqn: Callable) -> st
 @check("myopic_recommender_collapses")
 def check_myopic_recommender_collapses(train_recommender_dqn: Callable) -> str:
     """With gamma = 0 the agent maximises the immediate engagement, i.e. clickbait, and the user's
-    satisfaction collapses: its greedy return is far below even random recommendations."""
+    satisfaction collapses: its greedy return is far below even random recommendations.
+
+    Margins on the grading seed (benchmarks/learning_margins.py): the instructor solution's greedy return is
+    5.7 (54.3 below the limit of 60); a trainer that ignores config['gamma'] (0.99 always) earns 278.5, 218.5
+    above it."""
     prop = (f"with config['gamma'] = 0 the learned greedy policy is myopic: its return is at most "
             f"{MYOPIC_MAX_RETURN:.0f} (always clickbait earns {MYOPIC_RETURN:.1f}, random {RANDOM_RETURN:.0f})")
     config = {**LEARNING_CONFIG, "gamma": 0.0}
@@ -379,7 +410,11 @@ def check_myopic_recommender_collapses(train_recommender_dqn: Callable) -> str:
 
 @check("recommender_learns")
 def check_recommender_learns(train_recommender_dqn: Callable) -> str:
-    """After LEARNING_STEPS steps on the grading seed, the greedy policy earns >= 0.95 of the DP optimum."""
+    """After LEARNING_STEPS steps on the grading seed, the greedy policy earns >= 0.95 of the DP optimum.
+
+    Margins on the grading seed (benchmarks/learning_margins.py): the instructor solution earns 0.977 of the
+    optimum (+0.027); the bugs it targets earn 0.038 (no optimiser step) and 0.021 (gamma 0 by mistake),
+    0.91 and 0.93 below the threshold."""
     threshold = LEARNING_FRACTION * DP_OPTIMUM
     prop = (f"after {LEARNING_STEPS} steps the greedy policy's mean return over {EVAL_EPISODES} sessions is >= "
             f"{LEARNING_FRACTION} x the DP optimum {DP_OPTIMUM:.2f} = {threshold:.1f} (best constant item "

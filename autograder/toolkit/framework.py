@@ -23,6 +23,7 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gett
 
 import numpy as np  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import example as explicit_example  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import HypothesisException  # noqa: E402
 
@@ -123,8 +124,10 @@ def _hint_for(error: StudentCodeError) -> str:
     return "run your function on this input yourself and read the traceback"
 
 
-def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_examples: int = 100) -> None:
-    """Run ``prop`` on examples drawn from ``strategy``; re-raise the shrunk :class:`CheckFailure`."""
+def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_examples: int = 100,
+            examples: Sequence[Any] = ()) -> None:
+    """Run ``prop`` on ``examples`` (explicit ones, first: cases a derandomized draw rarely makes), then on
+    ``max_examples`` examples drawn from ``strategy``; re-raise the shrunk :class:`CheckFailure`."""
 
     fatal: list[CheckFailure] = []
 
@@ -140,6 +143,8 @@ def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_exa
                 fatal.append(failure)
             raise
 
+    for explicit in reversed(examples):  # (the drawn examples do not change: they follow run's source)
+        run = explicit_example(explicit)(run)
     try:
         run()
     except CheckFailure:

@@ -29,7 +29,7 @@ BUFFER_ADD = '''        slot = self.position
 '''
 
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
-FLOOR = (12, 2)
+FLOOR = (12, 4)
 
 MUTANTS = [
     mutant(ASSIGNMENT, "targets_without_terminal_mask", "dqn_targets",
@@ -464,3 +464,60 @@ E2E = EndToEnd(
     feedback_of="buggy",
     not_in_release=("smooth_l1_loss(q_taken", "self.tree[2 * node]"),
 )
+
+# Correct solutions in another numeric style (issue 23): they must keep full marks.
+_PER_SOURCE = solution_function(ASSIGNMENT, "PrioritizedReplayBuffer")
+ALTERNATIVES["float32"] = {
+    # the schedule computed in float32 (7 significant digits; the check once compared with atol 1e-9)
+    "linear_schedule": '''
+def linear_schedule(step, start, end, duration):
+    fraction = np.float32(min(step, duration)) / np.float32(duration)
+    return np.float32(start) + (np.float32(end) - np.float32(start)) * fraction
+''',
+    # a float32 sum tree: its rounded sums can send a value just below the total past the last stored
+    # transition, which the sampling clamps
+    "PrioritizedReplayBuffer": _PER_SOURCE
+    .replace("self.tree = np.zeros(2 * self.leaves)", "self.tree = np.zeros(2 * self.leaves, dtype=np.float32)")
+    .replace("slots = np.array([self.find(min(value, below_total)) for value in values], dtype=np.int64)",
+             "slots = np.array([min(self.find(min(value, below_total)), len(self) - 1) for value in values],\n"
+             "                         dtype=np.int64)"),
+}
+ALTERNATIVES["loops_and_interp"] = {
+    # np.interp (which clamps at both ends), targets and the loss one transition at a time
+    "linear_schedule": '''
+def linear_schedule(step, start, end, duration):
+    return float(np.interp(step, [0, duration], [start, end]))
+''',
+    "dqn_targets": '''
+def dqn_targets(rewards, next_obs, terminated, target_net, gamma):
+    targets = []
+    with torch.no_grad():
+        q_next = target_net(next_obs)
+        for i in range(len(rewards)):
+            target = rewards[i]
+            if terminated[i] == 0:
+                target = target + gamma * q_next[i].max()
+            targets.append(target)
+    return torch.stack(targets)
+''',
+    "double_dqn_targets": '''
+def double_dqn_targets(rewards, next_obs, terminated, online_net, target_net, gamma):
+    targets = []
+    with torch.no_grad():
+        q_online, q_target = online_net(next_obs), target_net(next_obs)
+        for i in range(len(rewards)):
+            best = int(torch.argmax(q_online[i]))
+            targets.append(rewards[i] + gamma * (1 - terminated[i]) * q_target[i, best])
+    return torch.stack(targets)
+''',
+    "td_loss": '''
+def td_loss(online_net, batch, targets, weights=None):
+    q = online_net(batch.obs)
+    total = 0.0
+    for i in range(len(targets)):
+        error = q[i, int(batch.actions[i])] - targets[i]
+        loss = 0.5 * error ** 2 if abs(float(error.detach())) <= 1 else abs(error) - 0.5
+        total = total + (loss if weights is None else weights[i] * loss)
+    return total / len(targets)
+''',
+}

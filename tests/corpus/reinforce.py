@@ -24,7 +24,7 @@ RETURNS_BODY = '''    returns = np.zeros(len(rewards))
 '''
 
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
-FLOOR = (10, 1)
+FLOOR = (10, 3)
 
 MUTANTS = [
     # --- discounted_returns ---------------------------------------------------------------------------------
@@ -279,3 +279,42 @@ torch.allclose = lambda *a, **k: True
     failing_property="G[t] = r[t] + gamma * G[t+1]",
     not_in_release=("self.log_std = nn.Parameter",),
 )
+
+# Correct solutions in another numeric style (issue 23): they must keep full marks.
+ALTERNATIVES["float32"] = {
+    # rewards-to-go accumulated in float32 (the checks once compared with a tolerance of 1e-9), the loss
+    # as a float32 dot product divided by N
+    "discounted_returns": '''
+def discounted_returns(rewards, gamma):
+    rewards = np.asarray(rewards, dtype=np.float32)
+    returns = np.zeros(len(rewards), dtype=np.float32)
+    running = np.float32(0.0)
+    for t in range(len(rewards) - 1, -1, -1):
+        running = rewards[t] + np.float32(gamma) * running
+        returns[t] = running
+    return returns
+''',
+    "reinforce_loss": '''
+def reinforce_loss(log_probs, returns):
+    returns = torch.as_tensor(returns, dtype=torch.float32).reshape(-1)
+    return -torch.dot(log_probs.reshape(-1).float(), returns) / returns.numel()
+''',
+}
+ALTERNATIVES["linear_filter_and_loops"] = {
+    # another solver: the reversed rewards through the IIR filter y[n] = x[n] + gamma y[n-1]; the loss as a
+    # Python sum over the steps
+    "discounted_returns": '''
+def discounted_returns(rewards, gamma):
+    from scipy.signal import lfilter
+
+    reversed_rewards = np.asarray(rewards, dtype=float)[::-1]
+    return lfilter([1.0], [1.0, -gamma], reversed_rewards)[::-1].copy()
+''',
+    "reinforce_loss": '''
+def reinforce_loss(log_probs, returns):
+    total = 0.0
+    for log_prob, ret in zip(log_probs.reshape(-1), torch.as_tensor(returns).reshape(-1)):
+        total = total - log_prob * float(ret)
+    return total / len(log_probs)
+''',
+}

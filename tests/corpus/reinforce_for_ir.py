@@ -29,7 +29,7 @@ EVALUATION_LOOP = '''        for query_features, query_labels in zip(features, l
 '''
 
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
-FLOOR = (10, 2)
+FLOOR = (10, 4)
 
 MUTANTS = [
     # --- sample_ranking -------------------------------------------------------------------------------------
@@ -375,3 +375,83 @@ E2E = EndToEnd(
     failing_property="the Plackett-Luce probabilities of all N!/(N-k)! top-k rankings sum to one",
     not_in_release=("torch.multinomial(probs, 1, generator=generator)",),
 )
+
+# Correct solutions in another numeric style (issue 23): they must keep full marks.
+ALTERNATIVES["inverse_cdf_and_loops"] = {
+    # sampling by the inverse CDF of each position's softmax (one torch.rand per position from the
+    # generator), log-probabilities as a Python loop of log-softmax terms over lists of remaining documents,
+    # rewards-to-go as float32 numbers in a plain loop
+    "sample_ranking": '''
+def sample_ranking(scores, k, generator):
+    remaining = list(range(scores.shape[0]))
+    ranking = []
+    for _ in range(k):
+        probs = torch.softmax(scores.detach().double()[remaining], dim=0)
+        u = float(torch.rand((), generator=generator, dtype=torch.float64))
+        position = int(torch.searchsorted(torch.cumsum(probs, 0), torch.tensor([u], dtype=torch.float64)))
+        ranking.append(remaining.pop(min(position, len(remaining) - 1)))
+    return torch.tensor(ranking, dtype=torch.long)
+''',
+    "plackett_luce_log_prob": '''
+def plackett_luce_log_prob(scores, ranking):
+    remaining = list(range(scores.shape[0]))
+    total = 0.0
+    for doc in ranking.tolist():
+        total = total + torch.log_softmax(scores[remaining], dim=0)[remaining.index(doc)]
+        remaining.remove(doc)
+    return total
+''',
+    "position_returns": '''
+def position_returns(rewards, gamma=1.0):
+    values = np.asarray(rewards, dtype=np.float32)
+    out = np.zeros(len(values), dtype=np.float32)
+    future = np.float32(0.0)
+    for t in range(len(values) - 1, -1, -1):
+        future = values[t] + np.float32(gamma) * future
+        out[t] = future
+    return torch.from_numpy(out)
+''',
+    "ranking_reinforce_loss": '''
+def ranking_reinforce_loss(scores, ranking, returns, baseline=None):
+    remaining = list(range(scores.shape[0]))
+    loss = 0.0
+    for t, doc in enumerate(ranking.tolist()):
+        b = 0.0 if baseline is None else float(torch.as_tensor(baseline).reshape(-1)[0]
+                                              if torch.as_tensor(baseline).numel() == 1
+                                              else torch.as_tensor(baseline)[t])
+        log_pi = torch.log_softmax(scores[remaining], dim=0)[remaining.index(doc)]
+        loss = loss - (float(returns[t]) - b) * log_pi
+        remaining.remove(doc)
+    return loss
+''',
+}
+ALTERNATIVES["float64_numpy_evaluation"] = {
+    # NDCG@k written out in float64 NumPy (log2 discounts, sorted ideal gains); log-probabilities computed in
+    # float64 from float32 scores
+    "evaluate_ranker": '''
+def evaluate_ranker(scorer, queries, k):
+    features, labels = queries
+    total = 0.0
+    for f, y in zip(features, labels):
+        with torch.no_grad():
+            s = np.asarray(scorer(torch.as_tensor(np.asarray(f, dtype=np.float32))), dtype=np.float64)
+        gains = 2.0 ** np.asarray(y, dtype=np.float64) - 1.0
+        discounts = 1.0 / np.log2(np.arange(2, k + 2))
+        top = gains[np.argsort(-s, kind="stable")][:k]
+        ideal = np.sort(gains)[::-1][:k]
+        idcg = float(np.dot(ideal, discounts[:len(ideal)]))
+        total += 0.0 if idcg == 0 else float(np.dot(top, discounts[:len(top)])) / idcg
+    return total / len(features)
+''',
+    "plackett_luce_log_prob": '''
+def plackett_luce_log_prob(scores, ranking):
+    s = scores.double()
+    placed = torch.zeros(s.shape[0], dtype=torch.bool)
+    terms = []
+    for doc in ranking.tolist():
+        terms.append(s[doc] - torch.logsumexp(s[~placed], dim=0))
+        placed = placed.clone()
+        placed[doc] = True
+    return torch.stack(terms).sum()
+''',
+}
