@@ -4,20 +4,25 @@ exact value, LinUCB's regret against ε-greedy and random, and Open Bandit Pipel
 Prints tables (nothing is asserted):
 
 1. for log sizes 10^2..10^5 of ``rlir/ContextualRecommendation-v0``'s logging policy, the bias and RMSE of IPS,
-   SNIPS, clipped IPS (M = 10), the direct method and doubly robust against the target policy's exact value
-   (the notebook's target: the favourite item of a noisy model with probability 0.9; DM and DR use a
-   context-free reward model, each item's mean logged reward, so DM is biased), and the time per call;
+   SNIPS, clipped IPS (M = 5), the direct method and doubly robust against the target policy's exact value
+   (the notebook's target: the favourite item of a noisy estimate of the click rates with probability 0.9; DM
+   and DR use a context-free reward model, each item's mean logged reward, so DM is biased), and the time per call;
 2. LinUCB (α = 1, the grading check's setting) against the grader's ε-greedy (ε = 0.1) and random items:
    exact expected regret over 3,000 rounds on several seeds;
-3. obp's IPS, SNIPS, clipped IPS, DM and DR on the same logs, the largest difference and the time ratio — or,
-   when obp cannot be installed beside the course's pins, why.
+3. Open Bandit Pipeline (obp 0.4.1, in the ``bench`` extra and requirements.lock) on the same logs: IPS, SNIPS,
+   DM and DR, the largest difference from the course's estimates and the time per call of each. Clipped IPS
+   (obp's ``lambda_``) exists only from obp 0.5 on, whose releases need Python < 3.11 and torch==1.12: it is
+   compared when such an obp is importable (a separate environment), and otherwise the reason is printed.
 
 Usage: .venv/bin/python benchmarks/learning_from_logs.py [--repeats 200] [--seeds 5] [--probe-obp]
+(``--probe-obp`` asks pip, in a dry run, whether the latest obp would install beside the course's pins, and
+prints pip's answer with its exit code.)
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import subprocess
 import sys
 import time
@@ -34,19 +39,17 @@ from autograder.assignments import learning_from_logs as checks  # noqa: E402
 from autograder.grading.instructor import load_in_process, solution_sources  # noqa: E402
 
 SIZES = (100, 1000, 10_000, 100_000)
-ESTIMATORS = ("IPS", "SNIPS", "clipped IPS (M=10)", "DM", "DR")
-MAX_WEIGHT = 10.0
-# What pip's resolver said when obp was tried beside the course's pins (Python 3.11, numpy 2.4.6, scipy 1.17.1,
-# torch 2.13.0, matplotlib 3.11.2), measured with `pip install --dry-run` in a throwaway venv on 2026-12-02.
-OBP_RESOLVER_REASON = """\
-obp==0.5.7 (the latest release): ResolutionImpossible
-    The conflict is caused by:
-        The user requested numpy==2.4.6
-        obp 0.5.7 depends on numpy==1.23.5
-obp (any version): pip falls back to older releases, which do not build: obp-0.5.6.tar.gz "has inconsistent
-    version: expected '0.5.6', but metadata has '0.5.5'"; obp 0.5.5's sdist fails in "Getting requirements to
-    build wheel" (AttributeError: 'build_ext' object has no attribute 'cython_sources', an old Cython/setuptools
-    build). So obp cannot be installed without giving up the course's numpy pin; the comparison is skipped."""
+MAX_WEIGHT = 5.0  # M of clipped IPS, as in the notebook
+CLIPPED = f"clipped IPS (M={MAX_WEIGHT:g})"
+ESTIMATORS = ("IPS", "SNIPS", CLIPPED, "DM", "DR")
+OBP_VERSION = "0.4.1"  # the version of the bench extra (pyproject.toml, requirements.lock)
+# Why obp 0.5.7 (clipped IPS) is not beside the pins, as pip said on 2026-12-03 in a venv with every pin of
+# requirements.lock installed (Python 3.11.7): `pip install --dry-run obp==0.5.7` exits 1 with "Package 'obp'
+# requires a different Python: 3.11.7 not in '<3.11,>=3.8'" and "obp 0.5.7 depends on torch==1.12" (with numpy
+# pinned too, pip names "obp 0.5.7 depends on numpy==1.23.5" first); this machine has no Python older than 3.11.
+OBP_LATEST_REASON = ("obp 0.4.1's IPW has no lambda_ (clipping); obp 0.5.7, the latest release, requires Python "
+                     "<3.11 and torch==1.12: it cannot be installed beside the course's pins (Python 3.11, "
+                     "torch 2.13.0); compare it in a separate Python 3.10 environment")
 
 
 def target_table(world) -> np.ndarray:
@@ -65,21 +68,46 @@ def item_means(log: dict, n_items: int) -> np.ndarray:
 
 def our_estimates(solution: dict, log: dict, target: np.ndarray, model: np.ndarray) -> dict[str, float]:
     return {"IPS": solution["ips_estimate"](log, target), "SNIPS": solution["snips_estimate"](log, target),
-            "clipped IPS (M=10)": solution["clipped_ips_estimate"](log, target, MAX_WEIGHT),
+            CLIPPED: solution["clipped_ips_estimate"](log, target, MAX_WEIGHT),
             "DM": solution["dm_estimate"](log, target, model), "DR": solution["dr_estimate"](log, target, model)}
 
 
-def obp_estimates(obp_ope, log: dict, target: np.ndarray, model: np.ndarray) -> dict[str, float]:
-    """The same five estimates with obp's estimators (action_dist has shape (n, K, 1): one position)."""
+def obp_estimators(obp_ope) -> dict[str, tuple[object, bool]]:
+    """obp's estimator for each of ours that this obp has: name -> (estimator, uses the reward model)."""
+    found = {"IPS": (obp_ope.InverseProbabilityWeighting(), False),
+             "SNIPS": (obp_ope.SelfNormalizedInverseProbabilityWeighting(), False),
+             "DM": (obp_ope.DirectMethod(), True), "DR": (obp_ope.DoublyRobust(), True)}
+    if "lambda_" in inspect.signature(obp_ope.InverseProbabilityWeighting).parameters:  # obp >= 0.5
+        found[CLIPPED] = (obp_ope.InverseProbabilityWeighting(lambda_=MAX_WEIGHT), False)
+    return found
+
+
+def obp_estimate(estimator, uses_model: bool, log: dict, target: np.ndarray, model: np.ndarray) -> float:
+    """One obp estimate (action_dist and the reward model have shape (n, K, 1): one position)."""
     kwargs = {"reward": log["reward"], "action": log["action"], "pscore": log["propensity"],
               "action_dist": target[:, :, None], "position": np.zeros(len(log["action"]), dtype=int)}
-    with_model = dict(kwargs, estimated_rewards_by_reg_model=model[:, :, None])
-    return {"IPS": obp_ope.InverseProbabilityWeighting().estimate_policy_value(**kwargs),
-            "SNIPS": obp_ope.SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(**kwargs),
-            "clipped IPS (M=10)": obp_ope.InverseProbabilityWeighting(lambda_=MAX_WEIGHT)
-            .estimate_policy_value(**kwargs),
-            "DM": obp_ope.DirectMethod().estimate_policy_value(**with_model),
-            "DR": obp_ope.DoublyRobust().estimate_policy_value(**with_model)}
+    if uses_model:
+        kwargs["estimated_rewards_by_reg_model"] = model[:, :, None]
+    return float(estimator.estimate_policy_value(**kwargs))
+
+
+def our_estimate(solution: dict, name: str, log: dict, target: np.ndarray, model: np.ndarray) -> float:
+    calls = {"IPS": lambda: solution["ips_estimate"](log, target),
+             "SNIPS": lambda: solution["snips_estimate"](log, target),
+             CLIPPED: lambda: solution["clipped_ips_estimate"](log, target, MAX_WEIGHT),
+             "DM": lambda: solution["dm_estimate"](log, target, model),
+             "DR": lambda: solution["dr_estimate"](log, target, model)}
+    return float(calls[name]())
+
+
+def per_call_ms(function, *args, repeats: int = 20) -> tuple[float, float]:
+    """(function(*args), the median time of a call in ms)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = function(*args)
+        times.append(time.perf_counter() - start)
+    return value, 1000 * float(np.median(times))
 
 
 def estimator_table(solution: dict, repeats: int) -> list[tuple[dict, np.ndarray, np.ndarray]]:
@@ -137,32 +165,51 @@ def regret_table(solution: dict, seeds: int) -> None:
           f"(LinUCB / eps-greedy = {ours.mean() / eps.mean():.2f}, / random = {ours.mean() / rnd.mean():.2f})")
 
 
+def probe_latest_obp() -> None:
+    """Ask pip (a dry run) whether the latest obp installs beside the course's pins; print its answer."""
+    pins = [f"numpy=={np.__version__}", f"torch=={torch_version()}"]
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--disable-pip-version-check",
+                             "obp==0.5.7", *pins], capture_output=True, text=True)
+    print(f"   pip install --dry-run obp==0.5.7 {' '.join(pins)}: exit code {result.returncode}")
+    if result.returncode == 0:
+        print("   pip found a solution: obp 0.5.7 would install beside the pins")
+        return
+    reason = [line.strip() for line in (result.stdout + result.stderr).splitlines()
+              if "requires a different Python" in line or "depends on" in line or "ResolutionImpossible" in line]
+    print("   " + "\n   ".join(reason or ["(no reason in pip's output)"]))
+
+
+def torch_version() -> str:
+    from importlib.metadata import version
+
+    return version("torch").split("+")[0]
+
+
 def obp_comparison(solution: dict, logs: list, probe: bool) -> None:
     print()
     print("3. Open Bandit Pipeline (obp) on the same logs")
     try:
+        import obp
         from obp import ope as obp_ope
     except ImportError as error:
-        print(f"   obp is not installed ({error}); with the course's pins it cannot be:")
-        print("   " + OBP_RESOLVER_REASON.replace("\n", "\n   "))
-        if probe:
-            print("   asking pip again (--probe-obp):")
-            result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "obp",
-                                     f"numpy=={np.__version__}"], capture_output=True, text=True)
-            reason = [line for line in (result.stdout + result.stderr).splitlines()
-                      if "conflict" in line or "depends on" in line or "requested" in line or "ERROR" in line]
-            print("   " + "\n   ".join(reason or ["pip found a solution: install obp into the bench extra"]))
-        return
-    print(f"{'rounds':>7s} {'max |ours - obp|':>17s} {'ours ms':>8s} {'obp ms':>8s} {'obp / ours':>10s}")
-    for log, target, model in logs:
-        start = time.perf_counter()
-        ours = our_estimates(solution, log, target, model)
-        mid = time.perf_counter()
-        theirs = obp_estimates(obp_ope, log, target, model)
-        end = time.perf_counter()
-        diff = max(abs(ours[name] - theirs[name]) for name in ESTIMATORS)
-        print(f"{len(log['action']):7d} {diff:17.2e} {1000 * (mid - start):8.2f} {1000 * (end - mid):8.2f} "
-              f"{(end - mid) / (mid - start):10.2f}")
+        print(f"   obp is not installed ({error}): install the bench extra (obp=={OBP_VERSION}), e.g. "
+              "`.venv/bin/python -m pip install -r requirements.lock`")
+    else:
+        estimators = obp_estimators(obp_ope)
+        print(f"   obp {obp.__version__}: {', '.join(estimators)}")
+        print(f"{'rounds':>7s} {'estimator':>20s} {'|ours - obp|':>13s} {'ours ms':>8s} {'obp ms':>8s} "
+              f"{'obp / ours':>10s}")
+        for log, target, model in logs:
+            for name, (estimator, uses_model) in estimators.items():
+                ours, ours_ms = per_call_ms(our_estimate, solution, name, log, target, model)
+                theirs, obp_ms = per_call_ms(obp_estimate, estimator, uses_model, log, target, model)
+                print(f"{len(log['action']):7d} {name:>20s} {abs(ours - theirs):13.2e} {ours_ms:8.3f} "
+                      f"{obp_ms:8.3f} {obp_ms / ours_ms:10.1f}", flush=True)
+        if CLIPPED not in estimators:
+            print(f"   clipped IPS is not compared: {OBP_LATEST_REASON}.")
+    if probe:
+        print("   asking pip whether the latest obp installs here (--probe-obp):")
+        probe_latest_obp()
 
 
 def main() -> None:

@@ -93,7 +93,7 @@ def test_collect_log_is_seeded_and_follows_the_policy():
 def test_click_model_probabilities_and_production_ranking():
     train, _ = make_splits()
     exam = examination_probabilities(20)
-    assert exam[0] == 1.0 and np.all(np.diff(exam) < 0) and exam[-1] == pytest.approx(1 / np.log2(21))
+    assert exam[0] == 1.0 and np.all(np.diff(exam) < 0) and exam[-1] == pytest.approx(1 / 20)
     assert attractiveness(np.array([0, 4])).tolist() == [0.0, 1.0]
     log = simulate_clicks(train, 3000, seed=0)
     assert log["ranking"].shape == log["clicks"].shape == (3000, 20)

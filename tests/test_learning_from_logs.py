@@ -104,3 +104,62 @@ def test_no_solution_is_shipped_with_the_checks_or_the_library():
         for path in sorted((ROOT / folder).rglob("*.py")):
             shared = solutions & _windows(Path(path).read_text(encoding="utf-8"))
             assert not shared, f"{path} repeats a solution: {shared}"
+
+
+# The property-based checks, the contract name each judges, and the least share of its generated examples that
+# must catch some mistake of the corpus aimed at it (an example that no mistake can fail exercises nothing:
+# every arm tied, x = 0, one user, rankings in id order...). Measured: ips_unbiased 23/25, doubly_robust_unbiased
+# 25/25, doubly_robust_variance 23/25, debiased_relevance_unbiased 18/20, linucb_select 95/100 (its 4 chosen
+# states apart), linucb_update 40/40.
+EXERCISED = {"check_ips_unbiased": ("ips_unbiased", "ips_estimate", 0.9),
+             "check_doubly_robust_unbiased": ("doubly_robust_unbiased", "dr_estimate", 0.9),
+             "check_doubly_robust_variance": ("doubly_robust_variance", "dr_estimate", 0.9),
+             "check_debiased_relevance_unbiased": ("debiased_relevance_unbiased", "debiased_relevance", 0.85),
+             "check_linucb_select": ("linucb_select", "linucb_select", 0.9),
+             "check_linucb_update": ("linucb_update", "linucb_update", 0.9)}
+
+
+def caught_by_example(check, function, monkeypatch) -> np.ndarray:
+    """For each generated example of ``check``'s property test (the same derandomised examples as in grading),
+    whether ``function`` fails it."""
+    caught = []
+    real_for_all = checks.for_all
+
+    def recording(strategy, body, *, max_examples=100):
+        def probe(example):
+            try:
+                body(example)
+                caught.append(False)
+            except CheckFailure:
+                caught.append(True)
+
+        real_for_all(strategy, probe, max_examples=max_examples)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checks, "for_all", recording)
+        patch.setattr(checks, "LINUCB_EXAMPLES", ())
+        try:
+            check(function)
+        except CheckFailure:
+            pass
+    return np.array(caught)
+
+
+@pytest.mark.parametrize("check_name", sorted(EXERCISED))
+def test_generated_examples_exercise_the_property(check_name, monkeypatch):
+    """Most derandomised examples of each property test catch a mistake of the corpus aimed at the check, and
+    every such mistake is caught by some generated example or by a chosen one."""
+    grade_id, function, least = EXERCISED[check_name]
+    check = getattr(checks, check_name)
+    aimed = [m for m in MUTANTS if grade_id in m.must_fail and m.function == function]
+    assert aimed
+    table = [caught_by_example(check, solution_namespace(ASSIGNMENT, {m.function: m.source})[m.function],
+                               monkeypatch) for m in aimed]
+    assert len({len(row) for row in table}) == 1 and len(table[0]) > 0
+    share = np.any(table, axis=0).mean()
+    assert share >= least, f"{check_name}: only {share:.0%} of the examples catch a mistake"
+
+
+def test_every_chosen_linucb_state_has_one_best_arm():
+    for A, b, x, alpha in checks.LINUCB_EXAMPLES:
+        assert len(checks.best_arms(checks.upper_confidence_bounds(A, b, x, alpha))) == 1

@@ -50,11 +50,16 @@ SHARED_RUNS = ("train_click_ranker", "behaviour_cloning", "train_linucb")
 
 ENV_ID = "rlir/ContextualRecommendation-v0"
 GRADING_SEED = 20210711
-TOL = 1e-6
+# Relative tolerance of every comparison of an estimate (or of its exact expectation): a float32 solution
+# (about 6e-8 per operation) or any order of summation stays far inside it; every mistake of the corpus
+# misses by more than 1e-2.
+RTOL = 1e-5
 # Counterfactual learning to rank
 CLICK_SESSIONS = 20_000
 RANKER_CONFIG = {"lr": 0.05, "epochs": 200}
-RANKER_RATIO = 0.97  # of the oracle scorer's held-out NDCG@10 (the reference: 0.998)
+# of the oracle scorer's held-out NDCG@10. Measured on the grading seed and seeds 0-4 (Adam as in the notebook,
+# and least squares in closed form): debiased targets 0.997-1.001 x, naive click-through rates 0.944-0.950 x.
+RANKER_RATIO = 0.97
 # Behaviour cloning
 BC_ROUNDS = 5000
 BC_CONFIG = {"lr": 0.1, "epochs": 200}
@@ -62,7 +67,9 @@ BC_VALUE_MARGIN = 0.01  # |V(cloned) - V(logging)|, exact values (the reference:
 BC_MAX_TV = 0.1  # mean total variation distance to the logging policy over users (the reference: 0.05)
 # LinUCB
 LINUCB_ROUNDS = 3000
-LINUCB_ALPHA = 1.0
+LINUCB_ALPHA = 1.0  # the run whose regret is judged
+LINUCB_ALPHAS = (LINUCB_ALPHA, 0.25)  # the runs whose every choice is checked against the bounds of that alpha
+UCB_RTOL = 1e-4  # a choice within this (relative) of the largest bound counts as largest: float32 statistics
 EPSILON = 0.1  # the ε-greedy baseline: the same ridge estimates, a random item with probability ε
 TRAINING_TIMEOUT = 120.0
 
@@ -110,11 +117,14 @@ def problems(draw, max_contexts: int = 2, max_items: int = 3) -> Problem:
     return Problem(rho, _rows(draw, n_contexts, n_items, 1), _rows(draw, n_contexts, n_items, 0), mu, model)
 
 
+FIRST_USER_ID = 3  # user c of a small problem has the id 3 + c in its logs: ids are not the rounds' rows
+
+
 def make_log(problem: Problem, rounds: list[tuple[int, int]], rewards: list[float]) -> dict[str, np.ndarray]:
-    """The log of the given (user, item) rounds: features are the users' one-hot vectors."""
+    """The log of the given (user, item) rounds: ids FIRST_USER_ID + user, features the users' one-hot vectors."""
     contexts = np.array([c for c, _ in rounds], dtype=np.int64)
     actions = np.array([a for _, a in rounds], dtype=np.int64)
-    return {"context": contexts, "features": np.eye(len(problem.rho))[contexts], "action": actions,
+    return {"context": FIRST_USER_ID + contexts, "features": np.eye(len(problem.rho))[contexts], "action": actions,
             "propensity": problem.logging[contexts, actions], "reward": np.asarray(rewards, dtype=float)}
 
 
@@ -139,7 +149,7 @@ def logs_of_one_round(problem: Problem) -> Iterator[tuple[float, dict]]:
 
 def per_round(table: np.ndarray, log: dict) -> np.ndarray:
     """A (C, K) table repeated for the users of the log's rounds: (n, K)."""
-    return table[log["context"]]
+    return table[log["context"] - FIRST_USER_ID]
 
 
 # What a failure of as_scalar advises about an estimate: one float for the whole log.
@@ -152,24 +162,48 @@ def estimate(prop: str, text: str, estimator: Callable, log: dict, problem: Prob
     return as_scalar(prop, text, call_student(prop, text, estimator, *args), "the estimate", hints=HINTS)
 
 
+def agrees(got: float, expected: float, scale: float = 1.0) -> bool:
+    """|got - expected| <= RTOL x the larger of |expected| and ``scale`` (the size of the terms averaged:
+    1 for rewards in [0, 1]), so that values near 0 are compared on the scale of their terms."""
+    return abs(got - expected) <= RTOL * max(abs(expected), scale)
+
+
+def digits(value: float) -> str:
+    """A number with enough digits to show a difference RTOL can see."""
+    return f"{value:.10g}"
+
+
 def log_text(log: dict) -> str:
     return ", ".join(f"{key}={show(np.round(log[key], 4).tolist())}" for key in ("context", "action",
                                                                                    "propensity", "reward"))
 
 
+def user_ids(rng: np.random.Generator, n: int, n_users: int) -> np.ndarray:
+    """The users of n rounds, drawn from ids 0..n_users-1 and never all equal to the round numbers (code that
+    picks rows by user id instead of by round then picks wrong rows, or ids beyond the last row)."""
+    while True:
+        users = rng.integers(n_users, size=n)
+        if not np.array_equal(users, np.arange(n)):
+            return users
+
+
 def random_log(rng: np.random.Generator, n: int, n_items: int, reward_kind: str = "binary",
                target_kind: str = "random") -> tuple[dict, np.ndarray]:
-    """A log of n rounds with random propensities and a target table (n, K) for its rounds."""
-    logging = rng.dirichlet(np.ones(n_items), size=n) * 0.9 + 0.1 / n_items
-    actions = np.array([rng.choice(n_items, p=row) for row in logging])
+    """A log of n rounds of users drawn from a population of n + 3 (a user's id is not its round), with every
+    documented field; logging and target policies are per user. Returns (log, the target table (n, K) for the
+    log's rounds)."""
+    n_users = n + 3
+    logging = rng.dirichlet(np.ones(n_items), size=n_users) * 0.9 + 0.1 / n_items
     if target_kind == "deterministic":
-        target = np.eye(n_items)[rng.integers(n_items, size=n)]
+        policy = np.eye(n_items)[rng.integers(n_items, size=n_users)]
     else:
-        target = rng.dirichlet(np.ones(n_items) * 0.5, size=n)
+        policy = rng.dirichlet(np.ones(n_items) * 0.5, size=n_users)
+    users = user_ids(rng, n, n_users)
+    actions = np.array([rng.choice(n_items, p=logging[u]) for u in users])
     rewards = rng.integers(0, 2, size=n).astype(float) if reward_kind == "binary" else rng.random(n).round(3)
-    log = {"context": np.arange(n), "features": rng.random((n, 3)), "action": actions,
-           "propensity": logging[np.arange(n), actions], "reward": rewards}
-    return log, target
+    log = {"context": users, "features": rng.random((n_users, 3))[users], "action": actions,
+           "propensity": logging[users, actions], "reward": rewards}
+    return log, policy[users]
 
 
 def exact_weights(log: dict, target_probs: np.ndarray) -> np.ndarray:
@@ -192,8 +226,9 @@ def check_importance_weights(importance_weights: Callable) -> str:
         got = call_student(prop, text, importance_weights, log, target)
         got = as_array(prop, text, got, shape=(n,), what="the weights")
         expected = exact_weights(log, target)
-        if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
-            fail(prop, text, expected, got, "take row i's probability of the action that was logged in round i "
+        if not np.allclose(got, expected, rtol=RTOL, atol=0.0):
+            fail(prop, text, np.array2string(expected, precision=10), np.array2string(got, precision=10),
+                 "take row i's probability of the action that was logged in round i "
                  "(target_probs[i, action[i]]), and divide by the logging propensity (not the other way round)")
     return "4 logs"
 
@@ -210,9 +245,9 @@ def check_ips_unbiased(ips_estimate: Callable) -> str:
         for p, log, _ in logs_of_two_rounds(problem):
             expectation += p * estimate(prop, f"{problem.text()}; the log {log_text(log)}", ips_estimate, log,
                                         problem)
-        if abs(expectation - problem.value) > 1e-6:
+        if not agrees(expectation, problem.value):
             fail(prop, f"{problem.text()}; every log of 2 rounds weighted by its probability",
-                 f"E[IPS] = V(pi) = {problem.value:.6f}", f"{expectation:.6f}",
+                 f"E[IPS] = V(pi) = {digits(problem.value)}", digits(expectation),
                  "average w_i * r_i over the rounds (a mean, not a sum), with w_i = pi(a_i|x_i) / pi_0(a_i|x_i)")
 
     for_all(problems(), body, max_examples=25)
@@ -222,8 +257,8 @@ def check_ips_unbiased(ips_estimate: Callable) -> str:
     target = env.logging_probs()[log["context"]]
     text = "500 rounds of rlir/ContextualRecommendation-v0's logging policy, target_probs = the logging policy"
     got = as_scalar(prop, text, call_student(prop, text, ips_estimate, log, target), "the estimate", hints=HINTS)
-    if abs(got - log["reward"].mean()) > 1e-9:
-        fail(prop, text, f"mean reward {log['reward'].mean():.6f}", f"{got:.6f}",
+    if not agrees(got, log["reward"].mean()):
+        fail(prop, text, f"mean reward {digits(log['reward'].mean())}", digits(got),
              "look the target probability up at the logged action of each round")
     return "25 problems enumerated, and the logging policy on a 500-round log"
 
@@ -244,20 +279,20 @@ def check_snips_properties(snips_estimate: Callable) -> str:
         text = f"{log_text(log)}, target_probs[i, a]={show(target.round(4))}"
         got = as_scalar(prop, text, call_student(prop, text, snips_estimate, log, target), "the estimate", hints=HINTS)
         expected = float(np.average(log["reward"], weights=exact_weights(log, target)))
-        if abs(got - expected) > 1e-6 * (1 + abs(expected)):
-            fail(prop, text, f"{expected:.6f}", f"{got:.6f}", "divide the sum of w_i r_i by the sum of the "
+        if not agrees(got, expected):
+            fail(prop, text, digits(expected), digits(got), "divide the sum of w_i r_i by the sum of the "
                  "weights w_i (self-normalisation), not by the number of rounds")
         low, high = log["reward"].min(), log["reward"].max()
-        if not low - 1e-9 <= got <= high + 1e-9:
-            fail(prop, text, f"a value in the range of the observed rewards [{low}, {high}]", f"{got:.6f}",
+        if not (low - RTOL * max(abs(low), 1.0) <= got <= high + RTOL * max(abs(high), 1.0)):
+            fail(prop, text, f"a value in the range of the observed rewards [{low}, {high}]", digits(got),
                  "a weighted average of the rewards never leaves their range")
         for scale in (0.25, 8.0):
             scaled = dict(log, propensity=log["propensity"] * scale)
             scaled_text = text + f", every propensity multiplied by {scale}"
             again = as_scalar(prop, scaled_text, call_student(prop, scaled_text, snips_estimate, scaled, target),
                               "the estimate", hints=HINTS)
-            if abs(again - got) > 1e-6 * (1 + abs(got)):
-                fail(prop, scaled_text, f"the same estimate as before, {got:.6f}", f"{again:.6f}",
+            if not agrees(again, got):
+                fail(prop, scaled_text, f"the same estimate as before, {digits(got)}", digits(again),
                      "normalise by the sum of the weights: the common scale then cancels")
     return f"{len(cases)} logs, propensities scaled by 0.25 and 8"
 
@@ -278,11 +313,11 @@ def check_clipped_ips(clipped_ips_estimate: Callable) -> str:
             got = as_scalar(prop, text, call_student(prop, text, clipped_ips_estimate, log, target, max_weight),
                             "the estimate", hints=HINTS)
             expected = float(np.mean(np.where(weights > max_weight, max_weight, weights) * log["reward"]))
-            if got > ips + 1e-9:
-                fail(prop, text, f"at most the unclipped IPS estimate {ips:.6f} (rewards are >= 0)", f"{got:.6f}",
+            if got > ips and not agrees(got, ips):
+                fail(prop, text, f"at most the unclipped IPS estimate {digits(ips)} (rewards are >= 0)", digits(got),
                      "clipping can only lower a weight: use min(w, max_weight)")
-            if abs(got - expected) > 1e-6 * (1 + abs(expected)):
-                fail(prop, text, f"{expected:.6f}", f"{got:.6f}", "clip each WEIGHT at max_weight, then multiply "
+            if not agrees(got, expected):
+                fail(prop, text, digits(expected), digits(got), "clip each WEIGHT at max_weight, then multiply "
                      "by the reward (clipping the product w * r is another estimator) and average over rounds")
             n_cases += 1
     return f"{n_cases} (log, max_weight) pairs"
@@ -305,23 +340,23 @@ def check_direct_method(dm_estimate: Callable) -> str:
         got = as_scalar(prop, text, call_student(prop, text, dm_estimate, log, target, model), "the estimate",
                         hints=HINTS)
         expected = float(np.einsum("ia,ia->", target, model) / n)
-        if abs(got - expected) > 1e-6 * (1 + abs(expected)):
-            fail(prop, text, f"{expected:.6f}", f"{got:.6f}", "for each round sum pi(a|x_i) * q(x_i, a) over ALL "
+        if not agrees(got, expected):
+            fail(prop, text, digits(expected), digits(got), "for each round sum pi(a|x_i) * q(x_i, a) over ALL "
                  "items a (not only the logged one), then average over the rounds")
         shuffled = dict(log, action=rng.permutation(log["action"]), reward=1.0 - log["reward"])
         again = as_scalar(prop, text + ", other actions and rewards",
                           call_student(prop, text, dm_estimate, shuffled, target, model), "the estimate", hints=HINTS)
-        if abs(again - got) > 1e-9:
-            fail(prop, text + ", logged actions and rewards changed", f"the same estimate {got:.6f}",
-                 f"{again:.6f}", "the direct method uses only the users and the reward model")
+        if not agrees(again, got):
+            fail(prop, text + ", logged actions and rewards changed", f"the same estimate {digits(got)}",
+                 digits(again), "the direct method uses only the users and the reward model")
 
     def body(problem: Problem) -> None:
         exact = Problem(problem.rho, problem.logging, problem.target, problem.mu, problem.mu)
         expectation = sum(p * estimate(prop, exact.text(), dm_estimate, log, exact, model=True)
                           for p, log, _ in logs_of_two_rounds(exact))
-        if abs(expectation - exact.value) > 1e-6:
-            fail(prop, f"{exact.text()}, reward_model = mu (exact); every 2-round log", f"{exact.value:.6f}",
-                 f"{expectation:.6f}", "weight the model's rewards by the target policy's probabilities")
+        if not agrees(expectation, exact.value):
+            fail(prop, f"{exact.text()}, reward_model = mu (exact); every 2-round log", digits(exact.value),
+                 digits(expectation), "weight the model's rewards by the target policy's probabilities")
 
     for_all(problems(), body, max_examples=10)
     return "3 logs, 10 problems enumerated"
@@ -338,9 +373,9 @@ def check_doubly_robust_unbiased(dr_estimate: Callable) -> str:
         for p, log, _ in logs_of_two_rounds(problem):
             text = f"{problem.text()}, reward model q[c, a]={show(problem.model)}; the log {log_text(log)}"
             expectation += p * estimate(prop, text, dr_estimate, log, problem, model=True)
-        if abs(expectation - problem.value) > 1e-6:
+        if not agrees(expectation, problem.value):
             fail(prop, f"{problem.text()}, reward model q[c, a]={show(problem.model)} (wrong); every 2-round "
-                 "log weighted by its probability", f"E[DR] = V(pi) = {problem.value:.6f}", f"{expectation:.6f}",
+                 "log weighted by its probability", f"E[DR] = V(pi) = {digits(problem.value)}", digits(expectation),
                  "DR = DM + mean_i w_i (r_i - q(x_i, a_i)): ADD the importance-weighted residual of the reward "
                  "model at the LOGGED action")
 
@@ -368,11 +403,11 @@ def check_doubly_robust_variance(dr_estimate: Callable) -> str:
         variance = float(probs @ (values - mean) ** 2)
         ips_variance = float(probs @ (ips_values - probs @ ips_values) ** 2)
         text = f"{exact.text()}, reward_model = mu (exact); every 1-round log with a 0/1 reward"
-        if abs(mean - exact.value) > 1e-6:
-            fail(prop, text, f"E[DR] = E[DM] = {exact.value:.6f}", f"{mean:.6f}", "DR = DM + mean of w_i (r_i - "
+        if not agrees(mean, exact.value):
+            fail(prop, text, f"E[DR] = E[DM] = {digits(exact.value)}", digits(mean), "DR = DM + mean of w_i (r_i - "
                  "q(x_i, a_i)); the correction has mean zero when q is exact")
-        if variance > ips_variance + 1e-9:
-            fail(prop, text, f"Var[DR] <= Var[IPS] = {ips_variance:.6f}", f"Var[DR] = {variance:.6f}",
+        if variance > ips_variance and not agrees(variance, ips_variance):
+            fail(prop, text, f"Var[DR] <= Var[IPS] = {digits(ips_variance)}", f"Var[DR] = {digits(variance)}",
                  "the correction term weights the RESIDUAL r - q(x, a), not the reward itself")
 
     for_all(problems(max_contexts=3, max_items=4), body, max_examples=25)
@@ -396,13 +431,22 @@ class ClickProblem:
 
 @st.composite
 def click_problems(draw) -> ClickProblem:
+    """Small position-based click problems that exercise the estimator: the examination propensities are not all
+    equal (else clicks are not biased), the first two sessions are on different queries when there are several
+    (so a query's average is not the log's), some query may have no session, and some session does not show
+    the documents in their id order (so a document's position is not its id)."""
     n_docs = draw(st.integers(2, 3))
-    n_queries = draw(st.integers(1, 2))
-    n_sessions = draw(st.integers(1, 2))
+    n_sessions = draw(st.integers(2, 3 if n_docs == 2 else 2))
+    n_queries = draw(st.integers(1, 3))
     attract = np.array([[draw(st.integers(0, 4)) / 4 for _ in range(n_docs)] for _ in range(n_queries)])
     exam = np.sort([draw(st.integers(1, 10)) / 10 for _ in range(n_docs)])[::-1].copy()
+    if exam[-1] == exam[0]:
+        exam[-1] = exam[0] / 2
     query = np.array([draw(st.integers(0, n_queries - 1)) for _ in range(n_sessions)], dtype=np.int64)
+    query[:2] = [0, min(1, n_queries - 1)]
     ranking = np.array([draw(st.permutations(list(range(n_docs)))) for _ in range(n_sessions)], dtype=np.int64)
+    if np.all(ranking == np.arange(n_docs)):
+        ranking[0, :2] = [1, 0]
     return ClickProblem(attract, exam, query, ranking)
 
 
@@ -435,7 +479,7 @@ def check_debiased_relevance_unbiased(debiased_relevance: Callable) -> str:
             expectation += p * as_array(prop, text, got, shape=(n_queries, n_docs), what="the estimates")
         has_sessions = np.isin(np.arange(n_queries), problem.query)[:, None]
         expected = np.where(has_sessions, problem.attractiveness, 0.0)
-        if not np.allclose(expectation, expected, atol=1e-6):
+        if not np.allclose(expectation, expected, rtol=RTOL, atol=RTOL):  # attractiveness in [0, 1]
             fail(prop, f"{problem.text()}; every click pattern weighted by its probability",
                  f"E[estimates] = {show(expected)}", show(expectation),
                  "divide each click by the examination propensity of the POSITION where the document was shown "
@@ -456,7 +500,9 @@ def check_debiased_relevance_unbiased(debiased_relevance: Callable) -> str:
 @check("click_ranker_learns")
 def check_click_ranker_learns(debiased_relevance: Callable, train_click_ranker: Callable) -> str:
     """From 20,000 logged sessions of the production ranker, the ranker trained on the debiased estimates
-    reaches >= 0.97 of the oracle scorer's NDCG@10 on the held-out queries."""
+    reaches >= 0.97 of the oracle scorer's NDCG@10 on the held-out queries. Margins, measured on the grading
+    seed and seeds 0-4: debiased targets reach 0.997-1.001 x the oracle (>= 0.027 above the threshold), the
+    naive click-through rates (the position bias 1/k left in) 0.944-0.950 x (>= 0.020 below it)."""
     prop = (f"a ranker trained on the propensity-weighted click estimates of {CLICK_SESSIONS} sessions reaches "
             f">= {RANKER_RATIO} x the oracle scorer's NDCG@10 on the 300 held-out queries")
     train, _ = make_splits()
@@ -520,6 +566,11 @@ def check_behaviour_cloning(behaviour_cloning: Callable) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # LinUCB
 # ---------------------------------------------------------------------------------------------------------
+def best_arms(ucb: np.ndarray) -> np.ndarray:
+    """The arms whose bound is the largest, up to RTOL (a float32 solution or another solver may swap near-ties)."""
+    return np.flatnonzero(ucb >= ucb.max() - RTOL * max(1.0, float(np.abs(ucb).max())))
+
+
 def upper_confidence_bounds(A: np.ndarray, b: np.ndarray, x: np.ndarray, alpha: float) -> np.ndarray:
     """x . theta_a + alpha sqrt(x^T A_a^-1 x) for every arm, with linear solves instead of inverses."""
     theta = np.linalg.solve(A, b[..., None])[..., 0]
@@ -529,19 +580,38 @@ def upper_confidence_bounds(A: np.ndarray, b: np.ndarray, x: np.ndarray, alpha: 
 
 @st.composite
 def linucb_states(draw):
-    d = draw(st.integers(1, 4))
+    """(A, b, x, alpha) of LinUCB after a few rounds: d >= 2 (so the width's direction matters), every arm seen
+    at least once (arms differ), x != 0 (x = 0 ties every arm), alpha > 0 but for a fifth of the states (the
+    width counts); alpha = 0.5 and 3 tell alpha * width apart from sqrt(alpha * width^2) and alpha * estimate."""
+    d = draw(st.integers(2, 4))
     n_arms = draw(st.integers(2, 5))
     grid = st.integers(-4, 4).map(lambda i: i / 2)
     A, b = np.zeros((n_arms, d, d)), np.zeros((n_arms, d))
     for arm in range(n_arms):
         A[arm] = np.eye(d) * draw(st.sampled_from([1.0, 0.5, 2.0]))
-        for _ in range(draw(st.integers(0, 6))):
+        for _ in range(draw(st.integers(1, 6))):
             v = np.array([draw(grid) for _ in range(d)])
             A[arm] += np.outer(v, v)
             b[arm] += draw(st.integers(0, 1)) * v
     x = np.array([draw(grid) for _ in range(d)])
-    alpha = draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]))
+    if not x.any():
+        x[draw(st.integers(0, d - 1))] = draw(st.sampled_from([1.0, -0.5, 2.0]))
+    alpha = draw(st.sampled_from([0.5, 3.0, 1.0, 2.0, 0.0]))
     return A, b, x, alpha
+
+
+# Hand-picked states, each with one best arm that a mistaken formula misses (named beside it): checked
+# before the generated ones.
+LINUCB_EXAMPLES = (
+    (np.array([[[2.5, 1.5], [1.5, 3.0]], [[3.0, 0.5], [0.5, 1.25]], [[2.0, 0.5], [0.5, 2.25]]]),  # width x^T A x,
+     np.array([[-1.0, -1.0], [2.0, 0.5], [0.0, 0.0]]), np.array([-0.5, 1.0]), 2.0),  # theta = b, alpha misplaced
+    (np.array([[[3.25, -1.5], [-1.5, 3.0]], [[1.25, 0.0], [0.0, 1.0]], [[2.0, 1.0], [1.0, 2.0]]]),  # no root
+     np.array([[1.5, 0.0], [0.0, 0.0], [1.0, 1.0]]), np.array([0.5, 1.0]), 2.0),
+    (np.array([[[3.0, -1.5], [-1.5, 2.5]], [[1.0, 0.0], [0.0, 1.0]], [[1.5, -1.0], [-1.0, 4.0]]]),  # alpha on
+     np.array([[1.0, -1.0], [0.0, 0.0], [1.0, -3.0]]), np.array([0.5, -0.5]), 0.5),  # the estimate (alpha < 1)
+    (np.array([[[2.25, 0.0], [0.0, 2.25]], [[1.0, 0.0], [0.0, 1.0]], [[2.25, 0.5], [0.5, 3.0]]]),  # alpha in the
+     np.array([[0.5, -1.5], [0.0, 0.0], [-1.5, 0.0]]), np.array([1.0, -1.0]), 2.0),  # root (alpha > 1)
+)
 
 
 @check("linucb_select")
@@ -557,14 +627,17 @@ def check_linucb_select(linucb_select: Callable) -> str:
         got = as_number(prop, text, call_student(prop, text, linucb_select, A.copy(), b.copy(), x.copy(), alpha),
                         what="an arm index (int)", integer=True, hint="return int(np.argmax(...))")
         ucb = upper_confidence_bounds(A, b, x, alpha)
-        best = np.flatnonzero(ucb >= ucb.max() - 1e-9 * (1 + abs(ucb.max())))
+        best = best_arms(ucb)
         if got not in best:
-            fail(prop, text, f"an arm in {best.tolist()} (upper confidence bounds {show(ucb)})", int(got),
-                 "theta_a solves A_a theta = b_a; the width uses the INVERSE of A_a: sqrt(x @ inv(A_a) @ x); "
-                 "take the argmax")
+            fail(prop, text, f"an arm in {best.tolist()} (upper confidence bounds {show(ucb)})",
+                 f"{int(got)}" + (f" (its bound {digits(ucb[int(got)])})" if 0 <= got < len(ucb) else ""),
+                 "theta_a solves A_a theta = b_a; the width uses the INVERSE of A_a: sqrt(x @ inv(A_a) @ x), "
+                 "times alpha; take the argmax")
 
+    for state in LINUCB_EXAMPLES:
+        body(state)
     for_all(linucb_states(), body, max_examples=100)
-    return "100 states"
+    return f"{len(LINUCB_EXAMPLES)} chosen and 100 generated states"
 
 
 @check("linucb_update")
@@ -583,7 +656,8 @@ def check_linucb_update(linucb_update: Callable) -> str:
         expected_A, expected_b = A.copy(), b.copy()
         expected_A[action] = A[action] + x[:, None] * x[None, :]
         expected_b[action] = b[action] + reward * x
-        if not (np.allclose(new_A, expected_A, atol=1e-9) and np.allclose(new_b, expected_b, atol=1e-9)):
+        if not (np.allclose(new_A, expected_A, rtol=RTOL, atol=RTOL) and
+                np.allclose(new_b, expected_b, rtol=RTOL, atol=RTOL)):
             fail(prop, text, f"A={show(expected_A)}, b={show(expected_b)}", f"A={show(new_A)}, b={show(new_b)}",
                  "update only the arm that was played, with the outer product np.outer(x, x) and reward * x")
 
@@ -632,15 +706,30 @@ def regret(actions: np.ndarray, contexts: np.ndarray) -> np.ndarray:
     return mu[contexts].max(axis=1) - mu[contexts, actions]
 
 
-@check("linucb_regret")
-def check_linucb_regret(train_linucb: Callable) -> str:
-    """On 3,000 seeded rounds, LinUCB's exact regret (replayed here) is below ε-greedy's and random's, and
-    its second half has less regret than its first."""
-    prop = (f"over {LINUCB_ROUNDS} rounds LinUCB (alpha={LINUCB_ALPHA}) has less regret than ε-greedy "
-            f"(ε={EPSILON}) and than random items, and less in the second half than in the first")
-    text = f"train_linucb(gym.make({ENV_ID!r}), {LINUCB_ROUNDS}, alpha={LINUCB_ALPHA}, seed={GRADING_SEED})"
+def first_non_ucb_round(actions: np.ndarray, contexts: np.ndarray, rewards: np.ndarray,
+                        alpha: float) -> tuple[int, np.ndarray] | None:
+    """Replaying LinUCB's statistics along the run (A = I, b = 0, then the played arm's x x^T and r x), the
+    first round whose action is not among the largest upper confidence bounds (up to UCB_RTOL), with the
+    bounds of that round; None when every round's action is one."""
+    world = gym.make(ENV_ID).unwrapped
+    features = world.contexts[contexts].astype(np.float32).astype(np.float64)  # what env.reset observes
+    d = features.shape[1]
+    A, b = np.tile(np.eye(d), (world.n_items, 1, 1)), np.zeros((world.n_items, d))
+    for t, (x, action, reward) in enumerate(zip(features, actions, rewards, strict=True)):
+        ucb = upper_confidence_bounds(A, b, x, alpha)
+        if ucb[action] < ucb.max() - UCB_RTOL * max(1.0, float(np.abs(ucb).max())):
+            return t, ucb
+        A[action] += np.outer(x, x)
+        b[action] += reward * x
+    return None
+
+
+def run_linucb(prop: str, train_linucb: Callable, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """(actions, rewards, the users of the rounds, the call's text) of the student's seeded run; the rewards
+    must be the environment's for those actions."""
+    text = f"train_linucb(gym.make({ENV_ID!r}), {LINUCB_ROUNDS}, alpha={alpha}, seed={GRADING_SEED})"
     history = call_student(prop, text, with_timeout(train_linucb, TRAINING_TIMEOUT), gym.make(ENV_ID),
-                           LINUCB_ROUNDS, LINUCB_ALPHA, GRADING_SEED)
+                           LINUCB_ROUNDS, alpha, GRADING_SEED)
     if not isinstance(history, dict) or not {"actions", "rewards"} <= set(history):
         fail(prop, text, 'a dict with the keys "actions" and "rewards"', show(history),
              'return {"actions": np.array(actions), "rewards": np.array(rewards)}')
@@ -656,8 +745,32 @@ def check_linucb_regret(train_linucb: Callable) -> str:
         fail(prop, text + "; the actions replayed on the same environment", "the rewards the environment gives "
              f"them (round {first}: {replayed[first]})", f"{rewards[first]}", "each round: env.reset(seed=seed "
              "if t == 0 else None), choose, one env.step(action), record its reward; no other env calls")
+    return actions, rewards, contexts, text
+
+
+@check("linucb_regret")
+def check_linucb_regret(train_linucb: Callable) -> str:
+    """Run at alpha = 1 and at alpha = 0.25: every round's item has the largest upper confidence bound with that
+    alpha given the run's own history (replayed here, so an alpha ignored or put elsewhere fails: measured, the
+    mistakes of the corpus leave it at round 2-40); at alpha = 1, over 3,000 seeded rounds, LinUCB's exact
+    regret is below ε-greedy's and random's, and its second half has less regret than its first."""
+    prop = (f"LinUCB plays the item with the largest upper confidence bound for the alpha it is given (alpha = "
+            f"{' and '.join(str(a) for a in LINUCB_ALPHAS)}), and over {LINUCB_ROUNDS} rounds at alpha = "
+            f"{LINUCB_ALPHA} it has less regret than ε-greedy (ε={EPSILON}) and than random items, and less in "
+            "the second half than in the first")
+    runs = {alpha: run_linucb(prop, train_linucb, alpha) for alpha in LINUCB_ALPHAS}
+    for alpha, (actions, rewards, contexts, text) in runs.items():
+        wrong = first_non_ucb_round(actions, contexts, rewards, alpha)
+        if wrong is not None:
+            t, ucb = wrong
+            fail(prop, f"{text}; the statistics A, b of rounds 0..{t - 1} replayed",
+                 f"round {t}: an item in {best_arms(ucb).tolist()} (upper confidence bounds {show(ucb)})",
+                 f"item {actions[t]}", "each round choose linucb_select(A, b, x, alpha) with the alpha passed to "
+                 "train_linucb (not a constant), then update the played item with x and the reward")
+    actions, rewards, contexts, text = runs[LINUCB_ALPHA]
     ours = regret(actions, contexts)
-    learning_curve(np.cumsum(ours), reference=0.0, reference_label="no regret", xlabel="round", window=1)
+    learning_curve(np.cumsum(ours), reference=0.0, reference_label="no regret", xlabel="round", window=1,
+                   ylabel="cumulative expected regret", label="LinUCB (alpha = 1), your run")
     others = {kind: float(regret(acts, replay(acts, GRADING_SEED)[0]).sum())
               for kind, acts in ((k, baseline_actions(k, LINUCB_ROUNDS, GRADING_SEED)) for k in ("epsilon", "random"))}
     half = LINUCB_ROUNDS // 2
@@ -668,5 +781,6 @@ def check_linucb_regret(train_linucb: Callable) -> str:
              "second half < first half", f"regret {total:.1f} (first half {first_half:.1f}, second half "
              f"{second_half:.1f})", "choose with linucb_select on the observation, update the played arm with "
              "linucb_update and the observed reward; A starts as the identity, b at zero, for every arm")
-    return (f"regret {total:.1f} (halves {first_half:.1f} / {second_half:.1f}) vs ε-greedy {others['epsilon']:.1f},"
+    return (f"every round's item has the largest bound at alpha {' and '.join(str(a) for a in LINUCB_ALPHAS)}; "
+            f"regret {total:.1f} (halves {first_half:.1f} / {second_half:.1f}) vs ε-greedy {others['epsilon']:.1f},"
             f" random {others['random']:.1f}")

@@ -45,13 +45,13 @@ def check(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
 
 
 def learning_curve(returns: Any, *, reference: float, reference_label: str, xlabel: str = "episode",
-                   window: int = 100) -> None:
+                   window: int = 100, ylabel: str = "return", label: str | None = None) -> None:
     """Attach the student's learning curve (smoothed returns against the check's threshold) to the feedback
     of the test cell being judged; in a notebook, show it. A figure never changes a verdict."""
     figures = _FIGURES.get()
     if figures is None and not _in_notebook():
         return
-    png = _curve_png(returns, reference, reference_label, xlabel, window)
+    png = _curve_png(returns, reference, reference_label, xlabel, window, ylabel, label)
     if png is None:
         return
     if figures is not None:
@@ -72,7 +72,8 @@ def _in_notebook() -> bool:
     return get_ipython() is not None
 
 
-def _curve_png(returns: Any, reference: float, reference_label: str, xlabel: str, window: int) -> bytes | None:
+def _curve_png(returns: Any, reference: float, reference_label: str, xlabel: str, window: int,
+               ylabel: str = "return", label: str | None = None) -> bytes | None:
     """The curve as PNG bytes, or None when the student's returns cannot be plotted."""
     import io
 
@@ -86,8 +87,9 @@ def _curve_png(returns: Any, reference: float, reference_label: str, xlabel: str
         figure = Figure(figsize=(6, 3))
         ax = figure.subplots()
         plot_learning_curve(values, window=max(1, min(window, len(values) // 5 or 1)), ax=ax,
-                            reference=reference, reference_label=reference_label)
+                            reference=reference, reference_label=reference_label, label=label)
         ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)

@@ -1,9 +1,11 @@
 """The position-based click model on the course's ranking data, with known examination propensities.
 
 A user looks at a result list of all N candidates of a query. Position ``k`` (1-based) is **examined** with
-probability ``examination[k - 1] = 1 / log2(k + 1)`` (the DCG discount, as in ``rlir/Ranking-v0``'s click
-mode) and an examined document is **clicked** with its attractiveness ``(2^rel - 1) / (2^MAX_GRADE - 1)``,
-independently of everything else. So
+probability ``examination[k - 1] = 1 / k`` (the position bias of Joachims, Swaminathan and Schnabel, WSDM 2017,
+with eta = 1: stronger than the DCG discount 1 / log2(k + 1) of ``rlir/Ranking-v0``'s click mode, so that a
+ranker learned from raw click-through rates is clearly worse than one learned from debiased clicks) and an
+examined document is **clicked** with its attractiveness ``(2^rel - 1) / (2^MAX_GRADE - 1)``, independently of
+everything else. So
 
     P(click on d at position k) = examination[k - 1] * attractiveness(d),
 
@@ -22,14 +24,16 @@ from __future__ import annotations
 import numpy as np
 
 from rlir.envs.ranking import MAX_GRADE, RankingDataset, best_single_feature, make_splits
-from rlir.ir_metrics import discounts, rank_by_scores
+from rlir.ir_metrics import rank_by_scores
 
 CLICK_LOG_KEYS = ("query", "ranking", "clicks")
 
 
 def examination_probabilities(n_positions: int) -> np.ndarray:
-    """P(position k is examined) = 1 / log2(k + 1) for k = 1..n_positions (shape (n_positions,))."""
-    return discounts(n_positions)
+    """P(position k is examined) = 1 / k for k = 1..n_positions (shape (n_positions,))."""
+    if n_positions < 0:
+        raise ValueError(f"n_positions must be >= 0, got {n_positions}")
+    return 1.0 / np.arange(1, n_positions + 1, dtype=np.float64)
 
 
 def attractiveness(labels: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ def _swap(name: str, *replacements: tuple[str, str]) -> str:
 
 
 # The least this corpus holds (it only grows): mutants that run by default, alternatives.
-FLOOR = (12, 3)
+FLOOR = (12, 5)
 
 MUTANTS = [
     # --- importance weights and IPS ---------------------------------------------------------------------------
@@ -34,6 +34,11 @@ MUTANTS = [
         "importance_weights", ("return chosen / np.asarray(log[\"propensity\"])",
                                "return np.asarray(log[\"propensity\"]) / np.maximum(chosen, 1e-12)")),
         ("importance_weights", "ips_unbiased")),
+    # rows picked by the user's id instead of by the round (row i of target_probs is round i's user)
+    Mutant("weights_rows_by_user_id", "importance_weights", _swap(
+        "importance_weights", ("np.asarray(target_probs)[np.arange(len(actions)), actions]",
+                               "np.asarray(target_probs)[np.asarray(log[\"context\"]), actions]")),
+        ("importance_weights",)),
     Mutant("ips_sums_instead_of_averaging", "ips_estimate", _swap(
         "ips_estimate", ("np.mean(weights * ", "np.sum(weights * ")), ("ips_unbiased",)),
     Mutant("ips_forgets_the_weights", "ips_estimate", _swap(
@@ -68,6 +73,10 @@ MUTANTS = [
     return float(np.mean(np.asarray(reward_model)[np.arange(len(actions)), actions]))
 '''),
            ("direct_method",)),
+    mutant(ASSIGNMENT, "dm_rows_by_user_id", "dm_estimate",
+           ("np.sum(np.asarray(target_probs) * np.asarray(reward_model), axis=1)",
+            "np.sum((np.asarray(target_probs) * np.asarray(reward_model))[np.asarray(log[\"context\"])], axis=1)"),
+           ("direct_method",)),
     Mutant("dm_averages_the_items_uniformly", "dm_estimate", _swap(
         "dm_estimate", ("np.mean(np.sum(np.asarray(target_probs) * np.asarray(reward_model), axis=1))",
                         "np.mean(np.asarray(reward_model))")), ("direct_method",)),
@@ -85,12 +94,17 @@ MUTANTS = [
     Mutant("dr_model_at_its_best_item_not_the_logged_one", "dr_estimate", _swap(
         "dr_estimate", ("reward_model[np.arange(len(actions)), actions]", "reward_model.max(axis=1)")),
         ("doubly_robust_unbiased",)),
+    Mutant("dr_model_rows_by_user_id", "dr_estimate", _swap(
+        "dr_estimate", ("reward_model[np.arange(len(actions)), actions]",
+                        "reward_model[np.asarray(log[\"context\"]), actions]")),
+        ("doubly_robust_unbiased",)),
     # --- clicks ---------------------------------------------------------------------------------------------
     Mutant("clicks_weighted_by_rank_not_by_examination", "debiased_relevance", _swap(
         "debiased_relevance", ("clicks / examination[: len(ranking)]", "clicks * np.arange(1, len(ranking) + 1)")),
         ("debiased_relevance_unbiased",)),
     Mutant("clicks_naive_click_through_rate", "debiased_relevance", _swap(
-        "debiased_relevance", ("clicks / examination[: len(ranking)]", "clicks")), ("debiased_relevance_unbiased",)),
+        "debiased_relevance", ("clicks / examination[: len(ranking)]", "clicks")),
+        ("debiased_relevance_unbiased", "click_ranker_learns")),
     Mutant("clicks_propensity_of_the_document_not_its_position", "debiased_relevance", _swap(
         "debiased_relevance", ("clicks / examination[: len(ranking)]", "clicks / examination[ranking]")),
         ("debiased_relevance_unbiased",)),
@@ -121,6 +135,11 @@ MUTANTS = [
         "linucb_select", ("np.sqrt(x @ A_inv @ x)", "(x @ A_inv @ x)")), ("linucb_select",)),
     Mutant("ucb_argmin", "linucb_select", _swap(
         "linucb_select", ("int(np.argmax(ucb))", "int(np.argmin(ucb))")), ("linucb_select", "linucb_regret")),
+    Mutant("ucb_alpha_under_the_square_root", "linucb_select", _swap(
+        "linucb_select", ("alpha * np.sqrt(x @ A_inv @ x)", "np.sqrt(alpha * x @ A_inv @ x)")), ("linucb_select",)),
+    Mutant("ucb_alpha_on_the_estimate", "linucb_select", _swap(
+        "linucb_select", ("x @ theta + alpha * np.sqrt(x @ A_inv @ x)", "alpha * x @ theta + np.sqrt(x @ A_inv @ x)")),
+        ("linucb_select",)),
     Mutant("update_every_arm", "linucb_update", _swap(
         "linucb_update", ("A[action] += np.outer(x, x)", "A += np.outer(x, x)")), ("linucb_update",)),
     Mutant("update_b_without_the_reward", "linucb_update", _swap(
@@ -133,6 +152,130 @@ MUTANTS = [
 ]
 
 ALTERNATIVES = {
+    "float32_everywhere": {
+        # every estimate in single precision (about 7 significant digits), sizes taken from log["context"]
+        "importance_weights": """
+def importance_weights(log, target_probs):
+    rounds = np.arange(len(log["context"]))
+    chosen = np.asarray(target_probs, dtype=np.float32)[rounds, np.asarray(log["action"])]
+    return chosen / np.asarray(log["propensity"], dtype=np.float32)
+""",
+        "ips_estimate": """
+def ips_estimate(log, target_probs):
+    weights = importance_weights(log, target_probs).astype(np.float32)
+    return float(np.mean(weights * np.asarray(log["reward"], dtype=np.float32), dtype=np.float32))
+""",
+        "snips_estimate": """
+def snips_estimate(log, target_probs):
+    weights = importance_weights(log, target_probs).astype(np.float32)
+    rewards = np.asarray(log["reward"], dtype=np.float32)
+    return float(np.float32((weights * rewards).sum(dtype=np.float32)) / weights.sum(dtype=np.float32))
+""",
+        "clipped_ips_estimate": """
+def clipped_ips_estimate(log, target_probs, max_weight):
+    weights = np.minimum(importance_weights(log, target_probs).astype(np.float32), np.float32(max_weight))
+    return float(np.mean(weights * np.asarray(log["reward"], dtype=np.float32), dtype=np.float32))
+""",
+        "dm_estimate": """
+def dm_estimate(log, target_probs, reward_model):
+    per_round = (np.asarray(target_probs, dtype=np.float32) * np.asarray(reward_model, dtype=np.float32)).sum(axis=1)
+    return float(per_round.mean(dtype=np.float32))
+""",
+        "dr_estimate": """
+def dr_estimate(log, target_probs, reward_model):
+    model = np.asarray(reward_model, dtype=np.float32)
+    rounds = np.arange(len(log["context"]))
+    residual = np.asarray(log["reward"], dtype=np.float32) - model[rounds, np.asarray(log["action"])]
+    correction = (importance_weights(log, target_probs).astype(np.float32) * residual).mean(dtype=np.float32)
+    return float(np.float32(dm_estimate(log, target_probs, reward_model)) + correction)
+""",
+        "debiased_relevance": """
+def debiased_relevance(click_log, examination, n_queries, n_docs):
+    totals = np.zeros((n_queries, n_docs), dtype=np.float32)
+    weighted = np.asarray(click_log["clicks"], dtype=np.float32) / np.asarray(examination, dtype=np.float32)
+    rows = np.repeat(np.asarray(click_log["query"]), np.shape(click_log["ranking"])[1])
+    np.add.at(totals, (rows, np.asarray(click_log["ranking"]).ravel()), weighted.ravel())
+    sessions = np.bincount(click_log["query"], minlength=n_queries).astype(np.float32)
+    return totals / np.maximum(sessions, 1)[:, None]
+""",
+        "linucb_select": """
+def linucb_select(A, b, x, alpha):
+    A32, b32, x32 = (np.asarray(v, dtype=np.float32) for v in (A, b, x))
+    inverses = np.linalg.inv(A32)
+    theta = np.einsum("kij,kj->ki", inverses, b32)
+    widths = np.sqrt(np.maximum(np.einsum("i,kij,j->k", x32, inverses, x32), 0))
+    return int(np.argmax(theta @ x32 + np.float32(alpha) * widths))
+""",
+        "linucb_update": """
+def linucb_update(A, b, x, action, reward):
+    A, b = np.array(A, dtype=np.float32), np.array(b, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    A[action] += np.outer(x, x)
+    b[action] += np.float32(reward) * x
+    return A, b
+""",
+        "train_linucb": """
+def train_linucb(env, n_rounds, alpha, seed):
+    n_items, d = env.action_space.n, env.observation_space.shape[0]
+    A, b = np.stack([np.eye(d, dtype=np.float32)] * n_items), np.zeros((n_items, d), dtype=np.float32)
+    actions, rewards = np.zeros(n_rounds, dtype=np.int64), np.zeros(n_rounds)
+    for t in range(n_rounds):
+        x, _ = env.reset(seed=seed if t == 0 else None)  # float32 observations, kept as they are
+        actions[t] = linucb_select(A, b, x, alpha)
+        rewards[t] = env.step(int(actions[t]))[1]
+        A, b = linucb_update(A, b, x, actions[t], rewards[t])
+    return {"actions": actions, "rewards": rewards}
+""",
+    },
+    "another_formula": {
+        # DR as IPS plus the model's own correction, sums in another order, least squares instead of inverses
+        "importance_weights": """
+def importance_weights(log, target_probs):
+    n = np.shape(log["features"])[0]
+    mask = np.arange(np.shape(target_probs)[1])[None, :] == np.asarray(log["action"])[:n, None]
+    return np.where(mask, target_probs, 0.0).sum(axis=1) / log["propensity"]
+""",
+        "ips_estimate": """
+def ips_estimate(log, target_probs):
+    import math
+
+    return math.fsum(importance_weights(log, target_probs)[::-1] * log["reward"][::-1]) / len(log["reward"])
+""",
+        "snips_estimate": """
+def snips_estimate(log, target_probs):
+    weights = importance_weights(log, target_probs)
+    shares = weights / weights.max()  # the common scale cancels
+    return float(shares @ log["reward"] / shares.sum())
+""",
+        "clipped_ips_estimate": """
+def clipped_ips_estimate(log, target_probs, max_weight):
+    weights = importance_weights(log, target_probs)
+    return float(np.mean(np.where(weights > max_weight, max_weight, weights) * log["reward"]))
+""",
+        "dm_estimate": """
+def dm_estimate(log, target_probs, reward_model):
+    return float(np.trace(np.asarray(target_probs) @ np.asarray(reward_model).T) / len(log["action"]))
+""",
+        "dr_estimate": """
+def dr_estimate(log, target_probs, reward_model):
+    # DR = IPS + DM - (the IPS estimate of the model's own prediction)
+    rounds = np.arange(len(log["action"]))
+    weights = importance_weights(log, target_probs)
+    predicted = np.asarray(reward_model)[rounds, log["action"]]
+    return (ips_estimate(log, target_probs) + dm_estimate(log, target_probs, reward_model)
+            - float(np.mean(weights * predicted)))
+""",
+        "linucb_select": """
+def linucb_select(A, b, x, alpha):
+    ucb = []
+    for A_a, b_a in zip(A, b):
+        theta = np.linalg.lstsq(A_a, b_a, rcond=None)[0]
+        chol = np.linalg.cholesky(A_a)
+        z = np.linalg.solve(chol, x)  # x^T A^-1 x = |L^-1 x|^2
+        ucb.append(theta @ x + alpha * np.linalg.norm(z))
+    return int(np.argmax(ucb))
+""",
+    },
     "vectorised": {
         "importance_weights": '''
 def importance_weights(log, target_probs):
