@@ -56,6 +56,14 @@ class Outcome:
     max_points: float = 0.0
     message: str = ""
     output: str = ""
+    cpu_seconds: float = 0.0  # this process's and its finished children's
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def read_cells(path: Path) -> list[dict]:
@@ -164,12 +172,19 @@ def _judge(source: str, objects: dict) -> tuple[bool, str, str]:
     return True, "", printed.getvalue()
 
 
-def validate(path: Path, *, timeout: float = NOTEBOOK_CELL_TIMEOUT, report=print) -> list[Outcome]:
+def validate(path: Path, *, timeout: float = NOTEBOOK_CELL_TIMEOUT, report=print,
+             shorten_teaching_runs: bool = True) -> list[Outcome]:
     """Run the notebook at ``path`` as grading does and ``report`` each graded cell's verdict (and each
-    student cell that raised) as it comes; the outcome of every code cell that ran."""
+    student cell that raised) as it comes; the outcome of every code cell that ran. With
+    ``shorten_teaching_runs=False`` the teaching cells run in full, as in a student's Jupyter (for timing them:
+    ``benchmarks/notebook_times.py``)."""
     cells = read_cells(path)
     contract = contract_of(assignment_of(cells))
-    os.environ.update(TEACHING_RUNS_SHORTENED)
+    if shorten_teaching_runs:
+        os.environ.update(TEACHING_RUNS_SHORTENED)
+    else:
+        for name in TEACHING_RUNS_SHORTENED:
+            os.environ.pop(name, None)
     os.environ.pop("RLIR_TRUSTED_GRADER", None)  # the checks run here, not in a grader outside
     os.environ["MPLBACKEND"] = "Agg"  # figures are drawn, never shown: nothing waits for a window
     warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
@@ -179,7 +194,7 @@ def validate(path: Path, *, timeout: float = NOTEBOOK_CELL_TIMEOUT, report=print
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code" or is_install_cell(cell):
             continue
-        name, start = grade_id(cell, index), time.perf_counter()
+        name, start, cpu = grade_id(cell, index), time.perf_counter(), _cpu_seconds()
         if is_graded_test_cell(cell):
             names = contract if contract is not None else [k for k in namespace if not k.startswith("_")]
             objects = {key: namespace[key] for key in names if key in namespace}
@@ -188,6 +203,7 @@ def validate(path: Path, *, timeout: float = NOTEBOOK_CELL_TIMEOUT, report=print
         else:
             ok, message, output = _run_student_cell(shell, namespace, cell["source"], timeout)
             outcome = Outcome(index, name, False, ok, time.perf_counter() - start, message=message, output=output)
+        outcome.cpu_seconds = _cpu_seconds() - cpu
         outcomes.append(outcome)
         if outcome.graded or not outcome.ok:
             report(describe(outcome))

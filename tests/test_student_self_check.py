@@ -132,3 +132,33 @@ def test_validate_interrupts_a_cell_after_the_graders_limit_and_runs_the_rest(tm
     assert "raised CellTimedOut: this cell ran longer than 2 s" in result.stdout, result.stdout + result.stderr
     assert "PASSED  after  1 of 1 points" in result.stdout
     assert module.NOTEBOOK_CELL_TIMEOUT == NOTEBOOK_CELL_TIMEOUT
+
+
+def stated_thresholds() -> dict[str, list[str]]:
+    """What each notebook must say about its learning checks, from the checks' own constants."""
+    from autograder.assignments import actor_critic, dqn, reinforce, reinforce_for_ir
+
+    return {
+        "02_dqn": [f"total_steps={dqn.LEARNING_STEPS:_}", f"at least {dqn.RETURN_THRESHOLD:.0f}",
+                   f"its {dqn.LEARNING_STEPS // dqn.LEARNING_CONFIG['eval_every']} greedy evaluations",
+                   f"one every {dqn.LEARNING_CONFIG['eval_every']} steps",
+                   f"{dqn.LEARNING_CONFIG['eval_episodes']} episodes each"],
+        "04_reinforce": [f"for {reinforce.CARTPOLE_STEPS:,} steps", f"at least {reinforce.CARTPOLE_THRESHOLD:.0f}",
+                         f"for {reinforce.REACH_STEPS:,} steps", f"at least {reinforce.REACH_THRESHOLD:.0%}"[:-1]
+                         + " %"],
+        "05_reinforce_for_ir": [f"{reinforce_for_ir.LABELS_EPISODES} episodes on labels",
+                                f"{reinforce_for_ir.CLICKS_EPISODES} episodes on clicks",
+                                f"at least {reinforce_for_ir.LABELS_RATIO:.2f} × the oracle",
+                                f"or {reinforce_for_ir.CLICKS_RATIO:.2f} × (clicks)"],
+        "06_actor_critic": [f"{actor_critic.LEARNING_ENVS} environments", f"{actor_critic.LEARNING_STEPS:,} steps",
+                            f"{actor_critic.EVAL_EPISODES} episodes",
+                            f"at least {actor_critic.SOLVED_RETURN:.0f}"],
+    }
+
+
+@pytest.mark.parametrize("folder", ["02_dqn", "04_reinforce", "05_reinforce_for_ir", "06_actor_critic"])
+def test_every_learning_checks_threshold_is_stated_in_its_notebook(folder):
+    notebook = nbformat.read(str(next((ROOT / "source" / folder).glob("*.ipynb"))), as_version=4)
+    text = " ".join(" ".join(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
+    missing = [phrase for phrase in stated_thresholds()[folder] if phrase not in text]
+    assert not missing, f"{folder} does not state {missing}"
