@@ -4,7 +4,8 @@
 
 runs every code cell of the notebook once, top to bottom, in this fresh Python process, as grading does: the
 install cell is skipped, the teaching runs are as short as under grading (``NBGRADER_EXECUTION`` is set), a cell
-that runs longer than grading allows is interrupted and the rest still run, and each graded cell is judged on
+that runs longer than grading allows is interrupted and the rest still run (graded cells run to the end: their
+budgets are the grader's, on its machine), and each graded cell is judged on
 what the cells above it defined (the names of the assignment's contract, nothing else). It prints ``PASSED`` or
 ``FAILED`` for every graded cell, with its points and, on failure, the check's message, and exits 0 only when
 every cell ran and every graded cell passed. Grading adds hidden tests to some graded cells: passing here is
@@ -155,7 +156,8 @@ def _plain_python(source: str) -> str:
 
 
 def _judge(source: str, objects: dict) -> tuple[bool, str, str]:
-    """Run one graded cell on ``objects`` as the grader does: (passed, message, what it printed)."""
+    """Run one graded cell on ``objects`` as the grader does: (passed, message, what it printed). No wall-clock
+    limit here: the grader's budgets for the checks are its own (and a slow or busy laptop is not the grader)."""
     from autograder.toolkit.checks import judging
 
     namespace = {"__name__": "__rlir_validate__", **objects}
@@ -163,8 +165,7 @@ def _judge(source: str, objects: dict) -> tuple[bool, str, str]:
     try:
         code = compile(_plain_python(source), "<graded cell>", "exec")
         with judging([]), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            with _time_limit(NOTEBOOK_CELL_TIMEOUT):
-                exec(code, namespace)  # noqa: S102 - the course's own graded cell
+            exec(code, namespace)  # noqa: S102 - the course's own graded cell
     except AssertionError as failure:  # a check's CheckFailure is one
         return False, str(failure) or "a test failed", printed.getvalue()
     except Exception as failure:  # noqa: BLE001 - this cell's failure, reported

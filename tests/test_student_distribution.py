@@ -105,7 +105,9 @@ def run_install_cell(python: str, tmp_path: Path, **env: str) -> subprocess.Comp
     cell = tmp_path / "install_cell.py"
     cell.write_text(render())
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run([python, str(cell)], capture_output=True, text=True, env={**clean, **env}, timeout=120,
+    # pip installs the wheel and its dependencies (ipywidgets among them): 85 s of wall time on a 2-core machine at
+    # load 10, past 120 s at load 15; the time-out only stops a hung install
+    return subprocess.run([python, str(cell)], capture_output=True, text=True, env={**clean, **env}, timeout=600,
                           cwd=tmp_path)
 
 
