@@ -26,6 +26,8 @@ IMPORT_NAMES = ("rlir", "autograder")
 # The packages of ``autograder`` a student's notebook needs: the checks of every assignment (with their reference
 # networks and probe environments) and the toolkit they use. ``sandbox`` and ``grading`` stay out.
 PUBLIC_PACKAGES = ("autograder/assignments", "autograder/toolkit")
+# And the students' own check before they submit: ``python -m autograder.validate <notebook>``.
+PUBLIC_MODULES = ("autograder/__init__.py", "autograder/validate.py")
 
 # Minimum versions the course's code needs (and, where a new major version may change the API, a bound).
 # The install cell checks these before installing anything; pip enforces them when it installs.
@@ -37,6 +39,9 @@ DEPENDENCIES: dict[str, str] = {
     "matplotlib": ">=3.7",
     "hypothesis": ">=6.100",
     "tqdm": ">=4.66",
+    # tqdm.auto draws its bars as widgets in Jupyter (no "IProgress not found" warning, nothing on stderr);
+    # 7.6 because Colab ships ipywidgets 7 and its frontend needs it
+    "ipywidgets": ">=7.6",
 }
 # pip must not fetch these itself: a bare ``pip install torch`` on Linux pulls gigabytes of CUDA packages.
 INSTALL_YOURSELF = {"torch": "pip install torch --index-url https://download.pytorch.org/whl/cpu"}
@@ -51,7 +56,7 @@ def version() -> str:
 def wheel_files() -> list[Path]:
     """The repository's files that go into the wheel, relative to the repository root."""
     files = sorted(p.relative_to(ROOT) for p in (ROOT / "rlir").rglob("*.py"))
-    files += [Path("autograder", "__init__.py")]
+    files += [Path(module) for module in PUBLIC_MODULES]
     files += sorted(p.relative_to(ROOT) for package in PUBLIC_PACKAGES for p in (ROOT / package).rglob("*.py"))
     return files
 
@@ -74,7 +79,9 @@ README = """# rlir-course-student
 The course library (`rlir`: environments, IR metrics, evaluation, plotting) and the self-checks the notebooks
 of "Reinforcement Learning for Information Retrieval" call (`autograder.<assignment>.check_*`). A graded cell
 prints `PASSED <check>` or the property that failed, the input, expected vs got and a hint: the same verdict
-the course's grader gives. Install it with the first cell of any course notebook.
+the course's grader gives. Install it with the first cell of any course notebook. Before you submit,
+`python -m autograder.validate <notebook>.ipynb` runs the notebook as grading does (every cell once, top to
+bottom, in a fresh Python) and prints PASSED or FAILED for every graded cell.
 """
 
 

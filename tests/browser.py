@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -10,10 +11,14 @@ import pytest
 
 
 def chromium() -> str:
-    """The system's Chromium; the test is skipped, naming the fix, where there is none."""
+    """The system's Chromium. Where there is none the test is skipped, naming the fix; in CI (``CI=true``,
+    where ``.ci/run`` installs it first) it fails instead, so that the browser tests cannot vanish silently."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.skip("no Chromium on this machine: `bash scripts/setup-browser.sh` installs Debian's package")
+        message = "no Chromium on this machine: `bash scripts/setup-browser.sh` installs Debian's package"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"{message} (CI must run it before the tests: .ci/run)")
+        pytest.skip(message)
     return path
 
 

@@ -44,6 +44,24 @@ def test_check_env_passes_without_warnings(reward_mode):
     assert checker_warnings(env) == []
 
 
+def test_observations_share_no_memory_with_each_other_or_the_environment():
+    """reset and each step return arrays of their own (Gymnasium's API: an observation is a value), so a
+    caller who keeps or changes one changes nothing else."""
+    env = gym.make(ENV_ID)
+    first, _ = env.reset(seed=0)
+    kept = {key: np.array(first[key]) for key in ("features", "mask")}
+    second, *_ = env.step(0)
+    third, *_ = env.step(1)
+    for key in ("features", "mask"):
+        arrays = [first[key], second[key], third[key]]
+        assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:]), key
+    first["features"][:] = 0.0
+    assert np.array_equal(second["features"], kept["features"])
+    fourth, *_ = env.step(2)
+    assert np.array_equal(fourth["features"], kept["features"])
+    assert env.observation_space.contains(fourth)
+
+
 def test_registered_id_defaults_and_spaces():
     env = gym.make(ENV_ID)
     assert isinstance(env.unwrapped, RankingEnv)

@@ -212,6 +212,10 @@ def test_student_code_cannot_read_hidden_tests_or_the_gradebook(tmp_path):
 
 
 def test_student_code_gets_its_own_empty_tmp():
+    """/tmp is fresh: the grader's files there are absent; it holds the worker's own folder and, where the
+    course lies under /tmp (a clone in /tmp/...), only the steps towards the bound course packages."""
+    from autograder.sandbox import unprivileged_user
+
     require_jail("it sees the grader's files")
     leftover = Path(tempfile.mkdtemp(prefix="leftover-"))
     leftover.chmod(0o755)
@@ -221,7 +225,10 @@ def test_student_code_gets_its_own_empty_tmp():
     try:
         with sandbox_with(source) as box:
             exists, listing = box.function("look")(str(leftover / "solution.ipynb"))
-        assert exists is False and listing == ["rlir-student"]
+            policy = box.policy(unprivileged_user())
+        steps = {Path(p).relative_to("/tmp").parts[0] for p in policy.visible() if Path(p).is_relative_to("/tmp")}
+        assert policy.entries("/tmp") == {"rlir-student"} | steps and leftover.name not in steps
+        assert exists is False and set(listing) == policy.entries("/tmp"), listing
     finally:
         shutil.rmtree(leftover)
 
@@ -371,7 +378,9 @@ def test_student_code_sees_nothing_beyond_the_policy():
     if not mechanism:
         pytest.skip("this machine cannot jail student code")
     repo = str(Path(__file__).resolve().parent.parent)
-    folders = ["/", "/etc", str(Path.home()), "/tmp", repo]
+    # and every folder on the way to the repository (a clone under /tmp, a home folder or /srv)
+    folders = list(dict.fromkeys(["/", "/etc", str(Path.home()), "/tmp",
+                                  *(str(p) for p in reversed(Path(repo).parents)), repo]))
     with sandbox_with(LOOK_AROUND) as box:
         seen, pids, pid, parent = box.function("look_around")(folders)
         policy = box.policy(unprivileged_user())
@@ -385,7 +394,8 @@ def test_student_code_sees_nothing_beyond_the_policy():
             assert not beyond, f"{folder} shows {sorted(beyond)} beyond the policy {sorted(allowed)}"
         else:
             assert not {name for name, full in seen[folder] if name in beyond and full}, (folder, seen[folder])
-    assert dict(seen["/tmp"]) == {"rlir-student": False}
+    # /tmp is fresh: the worker's own empty folder, and the steps towards the course where it lies under /tmp
+    assert {name for name, _ in seen["/tmp"]} == policy.entries("/tmp") and not dict(seen["/tmp"])["rlir-student"]
     # of the repository: the course packages, and the interpreter's folders where it lives there (CI's .venv)
     in_repo = {Path(p).relative_to(repo).parts[0] for p in policy.readonly if Path(p).is_relative_to(repo)}
     assert {"autograder", "rlir"} <= in_repo and in_repo <= {"autograder", "rlir", ".venv"}, in_repo

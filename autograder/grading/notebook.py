@@ -24,18 +24,24 @@ import nbformat
 from autograder.assignments import assignment
 from autograder.sandbox import Sandbox
 from autograder.sandbox.policy import DEFAULT_LIMITS, Limits
+from autograder.toolkit.cells import (  # noqa: F401 - re-exported: the grading side imports them from here
+    INSTALL_TAG,
+    NOTEBOOK_BUDGET_SECONDS,
+    NOTEBOOK_CELL_TIMEOUT,
+    TEACHING_RUNS_SHORTENED,
+    is_graded_test_cell,
+    is_install_cell,
+    python_source,
+)
 from autograder.toolkit.checks import judging
 from autograder.toolkit.framework import CheckFailure
 
 # The defaults of grading's time budgets; a course sets its own in nbgrader_config.py (``c.GradeInSandbox``).
 CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
 SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
-NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
-NOTEBOOK_BUDGET_SECONDS = 900.0  # all student cells of one notebook
-INSTALL_TAG = "rlir-install"  # the install cell: it sets up a student's own machine and is never run here
 # What the student's cells see while graded: nbgrader's flag (teaching cells shorten their runs), and the
 # checks' flag that defers a check called from a student cell to the trusted grader (no wasted run).
-GRADING_ENV = {"NBGRADER_EXECUTION": "autograde", "RLIR_TRUSTED_GRADER": "1",
+GRADING_ENV = {**TEACHING_RUNS_SHORTENED, "RLIR_TRUSTED_GRADER": "1",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
@@ -100,18 +106,6 @@ def is_setup_cell(cell) -> bool:
         and not meta.get("solution")
 
 
-def is_graded_test_cell(cell) -> bool:
-    meta = _nbgrader(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def python_source(cell_source: str) -> str:
-    """Cell text with IPython syntax (``%magic``, ``!cmd``) turned into plain Python."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(cell_source)
-
-
 def answer_sources(nb) -> list[tuple[str, str]]:
     """(filename, python source) of every setup and answer cell, in notebook order: what the sandbox runs."""
     sources = []
@@ -124,10 +118,6 @@ def answer_sources(nb) -> list[tuple[str, str]]:
                 source = cell.source
             sources.append((f"<cell {name}>", source))
     return sources
-
-
-def is_install_cell(cell) -> bool:
-    return INSTALL_TAG in cell.get("metadata", {}).get("tags", ())
 
 
 def notebook_cells(nb) -> list[tuple[int, str, str]]:

@@ -212,7 +212,9 @@ class RankingEnv(gym.Env[dict, np.int64]):
         self._dcg = 0.0
 
     def _obs(self) -> dict[str, Any]:
-        return {"features": self._features, "mask": self._mask.copy(), "position": len(self._placed)}
+        """A fresh observation: arrays of its own, so that no two observations (of reset and step, or of two
+        steps) share memory with each other or with the environment's state."""
+        return {"features": self._features.copy(), "mask": self._mask.copy(), "position": len(self._placed)}
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
