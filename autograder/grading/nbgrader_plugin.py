@@ -88,9 +88,10 @@ class GradeInSandbox(NbGraderPreprocessor):
                     ).tag(config=True)
     notebook_budget = Float(NOTEBOOK_BUDGET_SECONDS, help="Seconds all student cells of a notebook may run"
                             ).tag(config=True)
-    cell_budget = Float(CELL_BUDGET_SECONDS, help="Seconds the checks of one graded cell may take").tag(config=True)
-    submission_budget = Float(SUBMISSION_BUDGET_SECONDS, help="Seconds the checks of all graded cells of a "
-                              "notebook may take").tag(config=True)
+    cell_budget = Float(CELL_BUDGET_SECONDS, help="CPU seconds the student's code may use in the checks of one "
+                        "graded cell").tag(config=True)
+    submission_budget = Float(SUBMISSION_BUDGET_SECONDS, help="CPU seconds the student's code may use in the "
+                              "checks of all graded cells of a notebook").tag(config=True)
     memory_bytes = Int(DEFAULT_LIMITS.memory_bytes, help="Address space of the worker running student code"
                        ).tag(config=True)
     processes = Int(DEFAULT_LIMITS.processes, help="Processes (and threads) the student's user may run"

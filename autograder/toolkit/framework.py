@@ -28,6 +28,7 @@ from hypothesis.errors import HypothesisException  # noqa: E402
 
 from autograder.toolkit.codec import Fixture  # noqa: E402
 from autograder.toolkit.remote import (  # noqa: E402
+    MachineBusy,
     RemoteRef,
     StudentCodeError,
     StudentFunction,
@@ -98,7 +99,7 @@ def call_student(prop: str, falsifying_input: str, function: Callable, *args: An
     """Call student code; turn anything it raises into a :class:`CheckFailure` that says so."""
     try:
         return function(*args, **kwargs)
-    except CheckFailure:
+    except (CheckFailure, MachineBusy):  # the machine's failure is never the student's
         raise
     except StudentCodeError as error:
         detail = f"{error}\n            {error.student_traceback.strip()}".rstrip() if error.student_traceback \
@@ -126,7 +127,7 @@ def _hint_for(error: StudentCodeError) -> str:
 def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_examples: int = 100) -> None:
     """Run ``prop`` on examples drawn from ``strategy``; re-raise the shrunk :class:`CheckFailure`."""
 
-    fatal: list[CheckFailure] = []
+    fatal: list[CheckFailure | MachineBusy] = []
 
     @settings(max_examples=max_examples, **GRADING_SETTINGS)
     @given(strategy)
@@ -138,6 +139,9 @@ def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_exa
         except CheckFailure as failure:
             if failure.fatal:
                 fatal.append(failure)
+            raise
+        except MachineBusy as busy:  # the grader's failure: no shrinking, it ends the check as it is
+            fatal.append(busy)
             raise
 
     try:
@@ -174,7 +178,8 @@ def repeat_calls(function: Callable, times: int, *args: Any) -> list:
 
 
 def with_timeout(function: Callable, seconds: float) -> Callable:
-    """Give a sandboxed student function a longer time limit (a training run); plain functions unchanged."""
+    """Give a sandboxed student function a budget of ``seconds`` of CPU per call (a training run; see
+    autograder/sandbox/meter.py), instead of the sandbox's default; plain functions unchanged."""
     if isinstance(function, StudentFunction):
         return function.with_timeout(seconds)
     return function
