@@ -74,6 +74,11 @@ class SubmissionGuard(NbGraderPreprocessor):
                 cell.source = ""
                 if cell.cell_type == "code":
                     cell.outputs = []
+        elif path.is_file() and submission.oversized(path):  # graded without its stored outputs, with a note
+            record["notes"] = [submission.size_note(path.name, path.stat().st_size)]
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
         nb.metadata[RECORD] = record
         return nb, resources
 
@@ -113,6 +118,7 @@ class GradeInSandbox(NbGraderPreprocessor):
         notes += [f"`{name}`: {why}" for name, why in submission.refused_files(
             submission.submitted_folder(folder, resources))]
         notes += _cell_notes(nb, record["graded"]) if not record["refused"] else []
+        notes += record.get("notes", [])
         if record["refused"]:
             self._refuse(nb, record["refused"])
             notes.insert(0, f"this notebook was not graded: {record['refused']}")
