@@ -6,6 +6,7 @@ out of time, grading says so instead of giving a 0."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,22 @@ def test_when_the_wall_clock_runs_out_first_grading_fails_as_the_machines(monkey
     with pytest.raises(MachineBusy):  # judged twice, then grading itself fails: no verdict, not a 0
         grade_notebook(nb, "tabular_q_learning")
     assert time.monotonic() - started < 60
+
+
+def test_the_notebooks_cell_budget_does_not_count_time_spent_waiting_for_a_cpu():
+    """Eight cells of 0.5 CPU seconds each fit a 12 s budget of the cells' own time, however long the saturated
+    machine makes them take on the wall clock (each cell's own interrupt is still a wall-clock limit)."""
+    if not Path("/proc/self/schedstat").exists():
+        pytest.skip("this kernel keeps no scheduler statistics: the cells' own time is their wall time")
+    cells = [("<cell setup>", WORK)] + [(f"<cell {i}>", "work(0.5)") for i in range(8)]
+    with busy_machine() as spinners, Sandbox(cells, notebook=True, load_timeout=12.0) as box:
+        started = time.monotonic()
+        box.run_until(len(cells))
+        took = time.monotonic() - started
+    assert all(load.ok for load in box.loads), box.loads
+    assert box.cell_seconds < 12.0
+    print(f"9 cells, 4 CPU s: {took:.1f} s of wall clock beside {spinners} spinning processes, "
+          f"{box.cell_seconds:.1f} s of their own time")
 
 
 @pytest.mark.parametrize("used, known, kind", [

@@ -33,7 +33,7 @@ from autograder.toolkit.framework import CheckFailure
 CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
 SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
 NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
-NOTEBOOK_BUDGET_SECONDS = 900.0  # all student cells of one notebook
+NOTEBOOK_BUDGET_SECONDS = 900.0  # all student cells of one notebook (wall clock less their waits for a CPU)
 INSTALL_TAG = "rlir-install"  # the install cell: it sets up a student's own machine and is never run here
 # What the student's cells see while graded: nbgrader's flag (teaching cells shorten their runs), and the
 # checks' flag that defers a check called from a student cell to the trusted grader (no wasted run).

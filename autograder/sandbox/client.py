@@ -183,7 +183,8 @@ class Sandbox:
     # -- notebook semantics ------------------------------------------------------------------------------
     @property
     def cell_seconds(self) -> float:
-        """Seconds the student's cells have run so far (replays after a restart included)."""
+        """Seconds the student's cells have run so far (replays after a restart included), not counting the time
+        they waited for a CPU (see meter.py)."""
         return self._cell_seconds
 
     @property
@@ -215,13 +216,15 @@ class Sandbox:
         remaining = self.load_timeout - self._cell_seconds
         if remaining <= 1.0:
             error = StudentTimeout("timeout", f"the notebook's cells took longer than {self.load_timeout:.0f} s "
-                                   "in all under grading; this cell and the rest were not run")
+                                   "in all under grading (not counting time they waited for a CPU); this cell "
+                                   "and the rest were not run")
             self._record(index, CellLoad(filename, False, str(error)), [error_output("TimeBudgetExceeded",
                                                                                      str(error))], keep)
             self._skip.add(index)
             return {"failed": True}
         limit = min(self.cell_timeout, remaining)
-        started = time.monotonic()
+        root = self._process.pid if self._process is not None else 0
+        started, _ = reading(root)
         try:
             reply = self._request({"op": "run_cell", "source": source, "timeout": limit},
                                   limit + CELL_GRACE_SECONDS)["result"]
@@ -236,8 +239,8 @@ class Sandbox:
             return None
         except StudentCodeError as error:  # the worker could not even take the cell
             reply = {"outputs": [error_output("GradingError", str(error))], "failed": True, "error": str(error)}
-        finally:
-            self._cell_seconds += time.monotonic() - started
+        finally:  # the notebook's budget counts the cells' own time: what a busy machine adds is not theirs
+            self._cell_seconds += (reading(root)[0] - started).own
         self._record(index, CellLoad(filename, not reply["failed"], reply["error"]), reply["outputs"], keep)
         return reply
 
