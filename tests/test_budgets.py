@@ -5,6 +5,7 @@ out of time, grading says so instead of giving a 0."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -123,3 +124,22 @@ def test_the_notebooks_cell_budget_does_not_count_time_spent_waiting_for_a_cpu()
 ])
 def test_what_ran_out(used, known, kind):
     assert Budget(1.0, "one call").overrun(used, known) == kind
+
+
+def test_the_tree_is_the_same_from_children_lists_and_from_parents():
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
+                               "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+                               "time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while len(meter.tree(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(meter.tree(parent.pid)) == 2
+        assert sorted(meter.tree(parent.pid)) == sorted(meter._tree_by_parent(parent.pid))
+    finally:
+        for pid in reversed(meter.tree(parent.pid)):
+            os.kill(pid, 9)
+        parent.wait()

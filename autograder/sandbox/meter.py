@@ -45,7 +45,10 @@ class Usage:
 
 
 def tree(root: int) -> list[int]:
-    """``root`` and every live process below it (from each thread's ``children`` list in ``/proc``)."""
+    """``root`` and every live process below it (from each thread's ``children`` list in ``/proc``, or, on a
+    kernel without those lists, from every process's parent)."""
+    if os.path.exists(f"/proc/{root}") and not os.path.exists(f"/proc/{root}/task/{root}/children"):
+        return _tree_by_parent(root)
     found, index = [root], 0
     while index < len(found):
         pid = found[index]
@@ -56,6 +59,23 @@ def tree(root: int) -> list[int]:
                     found += [int(child) for child in handle.read().split()]
         except OSError:  # it ended meanwhile
             continue
+    return found
+
+
+def _tree_by_parent(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            children.setdefault(int(data[data.rfind(b")") + 2:].split()[1]), []).append(int(name))
+    found, index = [root], 0
+    while index < len(found):
+        found += children.get(found[index], [])
+        index += 1
     return found
 
 
