@@ -28,8 +28,8 @@ c.Execute.kernel_name = "python3"  # the environment's own kernel (generate_assi
 c.GradeInSandbox.timeout = 300  # seconds one student cell may run when graded
 c.GradeInSandbox.notebook_budget = 900  # seconds all student cells of one notebook may run
 # Also configurable here (defaults: autograder.grading.notebook and autograder.sandbox.policy): the checks'
-# budgets (cell_budget, submission_budget, in seconds) and the worker's limits (memory_bytes, processes,
-# open_files, file_bytes, cpu_seconds), e.g. c.GradeInSandbox.memory_bytes = 4 * 1024**3
+# budgets (cell_budget, submission_budget, in CPU seconds of the student's code) and the worker's limits
+# (memory_bytes, processes, open_files, file_bytes, cpu_seconds), e.g. c.GradeInSandbox.memory_bytes = 4 * 1024**3
 
 c.IgnorePattern.pattern = r"(?s)^(?!.*Traceback).*(Warning|\d+%\|)"
 c.IgnorePattern.enabled = True

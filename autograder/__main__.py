@@ -130,8 +130,13 @@ def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
             print("warning: no instructor notebook found; the test cells are taken from the submission itself",
                   file=sys.stderr)
     from autograder.grading.submission import regular_files
+    from autograder.sandbox import MachineBusy
 
-    verdict = grade_notebook(submitted, assignment, test_cells_from=trusted, files=regular_files(path.parent))
+    try:
+        verdict = grade_notebook(submitted, assignment, test_cells_from=trusted, files=regular_files(path.parent))
+    except MachineBusy as error:  # the machine's failure: no verdict rather than a wrong one
+        print(f"grading infrastructure failed: {error}", file=sys.stderr)
+        return 2
     for error in verdict.load_errors:
         print(f"cell error: {error.splitlines()[0]}")
     for cell in verdict.cells:

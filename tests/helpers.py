@@ -4,9 +4,13 @@ corpus by assignment, and notebooks made from the solution or the release as a c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -19,7 +23,7 @@ from autograder.grading.notebook import is_graded_test_cell, read_notebook, run_
 from tests.corpus import Submission
 
 ROOT = Path(__file__).resolve().parent.parent
-__all__ = ["ROOT", "corpus", "expensive", "failures", "graded_cells", "load_in_process", "notebook_of",
+__all__ = ["ROOT", "busy_machine", "corpus", "expensive", "failures", "graded_cells", "load_in_process", "notebook_of",
            "replace_function", "run_cells", "solution_function", "solution_namespace", "solution_sources",
            "source_notebook"]
 
@@ -30,6 +34,19 @@ def require_jail(what: str) -> None:
 
     if not jail_mechanism():
         pytest.skip(f"this machine cannot jail student code, so {what}")
+
+
+@contextlib.contextmanager
+def busy_machine(per_core: int = 3):
+    """The machine saturated while the block runs: ``per_core`` spinning processes per core, stopped after."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+                for _ in range(per_core * (os.cpu_count() or 1))]
+    try:
+        yield len(spinners)
+    finally:
+        for process in spinners:
+            process.kill()
+            process.wait()
 
 
 def source_notebook(assignment: str) -> Path:

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from autograder.assignments import dqn as checks
+from autograder.grading.notebook import grade_notebook
 from autograder.toolkit.framework import CheckFailure
-from tests.corpus.dqn import MUTANTS
-from tests.helpers import solution_namespace
+from tests.corpus.dqn import MUTANTS, TOO_SLOW
+from tests.helpers import busy_machine, notebook_of, solution_namespace
 
 ASSIGNMENT = "dqn"
 
@@ -44,3 +45,33 @@ def test_learning_threshold_is_met_by_the_solution_on_several_seeds(seed):
     _, returns = namespace["train_dqn"](gym.make("CartPole-v1"), checks.LEARNING_STEPS,
                                         dict(checks.LEARNING_CONFIG), seed)
     assert returns.max() >= checks.RETURN_THRESHOLD, returns
+
+
+def learning_check_of(nb):
+    """The verdict of the learning check alone, with the CPU and wall seconds it took."""
+    verdict = grade_notebook(nb, ASSIGNMENT, only={"dqn_learns_cartpole"})
+    (cell,) = verdict.cells
+    return cell, verdict.cpu_seconds[cell.grade_id], verdict.seconds[cell.grade_id]
+
+
+@pytest.mark.slow
+def test_the_learning_check_gives_full_marks_on_a_saturated_machine():
+    """Its budget counts the CPU seconds of the student's code: the reference (about 37) keeps its points with
+    three spinning processes per core beside it, however long that takes on the wall clock."""
+    with busy_machine(per_core=3):
+        cell, cpu, wall = learning_check_of(notebook_of(ASSIGNMENT))
+    print(f"dqn_learns_cartpole on a saturated machine: {cpu:.0f} CPU s, {wall:.0f} wall s")
+    assert cell.passed, cell.error_message
+    assert cpu < checks.LEARNING_TIMEOUT / 3
+
+
+@pytest.mark.slow
+def test_a_training_loop_twenty_times_slower_fails_as_too_slow():
+    nb = notebook_of(ASSIGNMENT)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == f"answer_{TOO_SLOW.function}":
+            cell.source = TOO_SLOW.source
+    cell, cpu, wall = learning_check_of(nb)
+    print(f"{TOO_SLOW.name}: {cpu:.0f} CPU s, {wall:.0f} wall s")
+    assert not cell.passed
+    assert f"did not return within {checks.LEARNING_TIMEOUT:.0f} CPU seconds" in cell.error_message

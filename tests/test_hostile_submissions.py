@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from autograder.grading.batch import batch_grade, summary, write_report
+from autograder.grading.submission import MAX_NOTEBOOK_BYTES
 from tests.corpus.adversarial import GRADER_SECRETS, SNOOP_ENVIRONMENT
 from tests.e2e import answer_cells, autograde_and_feedback, make_course
 from tests.helpers import require_jail
@@ -150,6 +151,11 @@ def batch(tmp_path_factory):
     nbformat.write(nbformat.convert(good, 3), str(old / NOTEBOOK), version=3)
 
     write(submitted / "snoop" / folder, snooping_notebook(source, release))
+    bloated = solution_notebook(source, release)  # saved with stored outputs past the real size limit
+    teaching = next(c for c in bloated.cells if c.cell_type == "code" and not c.metadata.get("nbgrader"))
+    teaching.outputs = [nbformat.v4.new_output("stream", name="stdout", text="step 42: loss 0.1234\n" * (
+        MAX_NOTEBOOK_BYTES // 21 + 1000))]
+    write(submitted / "bloated" / folder, bloated)
 
     segments_before = shared_memory_segments()
     with grader_secrets():
@@ -346,6 +352,16 @@ def test_an_old_format_notebook_is_converted_and_graded(batch):
     result = results["old_format"]
     assert result.ok and result.points == 40, result.error
     assert any("format 3" in note for note in result.notes)
+
+
+def test_a_notebook_over_the_size_limit_for_its_stored_outputs_is_graded_without_them_and_noted(batch):
+    course, folder, results, _ = batch
+    assert (course / "submitted" / "bloated" / folder / NOTEBOOK).stat().st_size > MAX_NOTEBOOK_BYTES
+    result = results["bloated"]
+    assert result.ok and result.points == 40, result.error
+    assert any("outputs" in note and "cleared" in note for note in result.notes), result.notes
+    feedback = (course / "feedback" / "bloated" / folder / "tabular_q_learning.html").read_text()
+    assert "cleared" in feedback and len(feedback) < MAX_NOTEBOOK_BYTES // 10
 
 
 def test_the_gradebook_has_every_student_and_zero_for_what_was_not_graded(batch):

@@ -34,3 +34,43 @@ def test_learning_threshold_is_met_by_the_solution_on_many_seeds(seed):
     env = make_frozenlake()
     q, _ = namespace["train_q_learning"](env, checks.LEARNING_EPISODES, 0.1, 0.99, 1.0, 0.01, 0.5, seed)
     assert policy_success_probability(env, q.argmax(axis=1)) >= checks.SUCCESS_THRESHOLD
+
+
+def test_a_precomputed_table_that_never_touches_the_environment_fails_both_training_checks():
+    """It keeps the interface's shapes, returns and reproducibility, and the course's lake; the tiny lakes and the
+    mirror image tell it apart (run here without training: it returns at once)."""
+    from rlir.frozenlake import policy_success_probability
+
+    cheat = {m.name: m for m in MUTANTS}["train_returns_a_precomputed_table"]
+    train = solution_namespace(ASSIGNMENT, {cheat.function: cheat.source})["train_q_learning"]
+    with pytest.raises(CheckFailure, match="learns from the environment it is given"):
+        checks.check_train_q_learning_interface(train)
+    with pytest.raises(CheckFailure, match="mirror image") as failure:
+        checks.check_q_learning_learns(train)
+    assert "FHHG" in failure.value.falsifying_input  # it passed on the course's lake, failed on the mirror image
+    mirror = checks.lake(checks.MIRRORED_MAP)
+    q, _ = train(mirror, 10, 0.1, 0.99, 1.0, 0.01, 0.5, 0)
+    print(f"the precomputed table on the mirror image: {policy_success_probability(mirror, q.argmax(axis=1)):.3f}")
+
+
+def test_an_epsilon_greedy_that_ignores_its_rng_fails_both_frequency_checks():
+    """Replaying the intended frequencies in a fixed cycle passes every frequency test, not the rng test."""
+    cheat = {m.name: m for m in MUTANTS}["epsilon_greedy_replays_frequencies_in_a_cycle"]
+    for check in (checks.check_epsilon_greedy_frequencies, checks.check_epsilon_greedy_ties):
+        epsilon_greedy = solution_namespace(ASSIGNMENT, {cheat.function: cheat.source})["epsilon_greedy"]
+        with pytest.raises(CheckFailure, match="same action both times"):
+            check(epsilon_greedy)
+
+
+def test_the_notebook_states_the_learning_checks_thresholds():
+    """Assignment 1's text gives the numbers its training checks use, as the checks module defines them."""
+    import nbformat
+
+    from tests.helpers import source_notebook
+
+    text = " ".join(c.source for c in nbformat.read(str(source_notebook(ASSIGNMENT)), 4).cells
+                    if c.cell_type == "markdown")
+    for fact in (f"{checks.LEARNING_EPISODES:,}", f"{checks.SUCCESS_THRESHOLD:.2f}", str(checks.GRADING_SEED),
+                 "/".join(checks.MIRRORED_MAP), f"{checks.FROZENLAKE_OPTIMAL_SUCCESS:.3f}", f"{checks.RNG_SEEDS}",
+                 *("`" + "/".join(desc) + "`" for desc, _, _ in checks.TINY_LAKES), f"{checks.TINY_EPISODES}"):
+        assert fact in text, f"the notebook does not state {fact}"

@@ -60,7 +60,7 @@ LEARNING_CONFIG = {
     "gradient_steps": 128, "target_update": 10, "epsilon_start": 1.0, "epsilon_end": 0.04, "epsilon_steps": 8000,
     "per_alpha": 0.6, "per_beta_start": 0.4, "per_eps": 1e-6, "eval_every": 2000, "eval_episodes": 5,
 }
-LEARNING_TIMEOUT = 280.0  # wall seconds; the reference needs about 37 CPU seconds (25,000 gradient steps)
+LEARNING_TIMEOUT = 280.0  # CPU seconds of the training call; the reference needs about 37 (25,000 gradient steps)
 
 Batch = collections.namedtuple("Batch", "obs actions rewards next_obs terminated")
 BATCH_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")

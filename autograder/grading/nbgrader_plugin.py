@@ -74,6 +74,11 @@ class SubmissionGuard(NbGraderPreprocessor):
                 cell.source = ""
                 if cell.cell_type == "code":
                     cell.outputs = []
+        elif path.is_file() and submission.oversized(path):  # graded without its stored outputs, with a note
+            record["notes"] = [submission.size_note(path.name, path.stat().st_size)]
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
         nb.metadata[RECORD] = record
         return nb, resources
 
@@ -88,9 +93,10 @@ class GradeInSandbox(NbGraderPreprocessor):
                     ).tag(config=True)
     notebook_budget = Float(NOTEBOOK_BUDGET_SECONDS, help="Seconds all student cells of a notebook may run"
                             ).tag(config=True)
-    cell_budget = Float(CELL_BUDGET_SECONDS, help="Seconds the checks of one graded cell may take").tag(config=True)
-    submission_budget = Float(SUBMISSION_BUDGET_SECONDS, help="Seconds the checks of all graded cells of a "
-                              "notebook may take").tag(config=True)
+    cell_budget = Float(CELL_BUDGET_SECONDS, help="CPU seconds the student's code may use in the checks of one "
+                        "graded cell").tag(config=True)
+    submission_budget = Float(SUBMISSION_BUDGET_SECONDS, help="CPU seconds the student's code may use in the "
+                              "checks of all graded cells of a notebook").tag(config=True)
     memory_bytes = Int(DEFAULT_LIMITS.memory_bytes, help="Address space of the worker running student code"
                        ).tag(config=True)
     processes = Int(DEFAULT_LIMITS.processes, help="Processes (and threads) the student's user may run"
@@ -112,6 +118,7 @@ class GradeInSandbox(NbGraderPreprocessor):
         notes += [f"`{name}`: {why}" for name, why in submission.refused_files(
             submission.submitted_folder(folder, resources))]
         notes += _cell_notes(nb, record["graded"]) if not record["refused"] else []
+        notes += record.get("notes", [])
         if record["refused"]:
             self._refuse(nb, record["refused"])
             notes.insert(0, f"this notebook was not graded: {record['refused']}")

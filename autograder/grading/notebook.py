@@ -22,7 +22,7 @@ from types import ModuleType
 import nbformat
 
 from autograder.assignments import assignment
-from autograder.sandbox import Sandbox
+from autograder.sandbox import Budget, MachineBusy, Sandbox
 from autograder.sandbox.policy import DEFAULT_LIMITS, Limits
 from autograder.toolkit.cells import (  # noqa: F401 - re-exported: the grading side imports them from here
     INSTALL_TAG,
@@ -37,6 +37,8 @@ from autograder.toolkit.checks import judging
 from autograder.toolkit.framework import CheckFailure
 
 # The defaults of grading's time budgets; a course sets its own in nbgrader_config.py (``c.GradeInSandbox``).
+# The checks' budgets are CPU seconds of the student's code (see autograder/sandbox/meter.py: the same on a
+# loaded machine; sleeping code stops after twice that, and the machine's failure is reported as such).
 CELL_BUDGET_SECONDS = 300.0  # one graded cell's checks
 SUBMISSION_BUDGET_SECONDS = 1200.0  # all graded cells of one notebook
 # What the student's cells see while graded: nbgrader's flag (teaching cells shorten their runs), and the
@@ -70,7 +72,8 @@ class NotebookVerdict:
     cells: list[CellVerdict] = field(default_factory=list)
     load_errors: list[str] = field(default_factory=list)
     cell_outputs: dict[int, list[dict]] = field(default_factory=dict)  # notebook cell index -> its outputs
-    seconds: dict[str, float] = field(default_factory=dict)  # "cells" and each graded cell's id -> seconds
+    seconds: dict[str, float] = field(default_factory=dict)  # "cells" and each graded cell's id -> wall seconds
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # graded cell's id -> CPU seconds of student code
 
     @property
     def points(self) -> float:
@@ -141,6 +144,8 @@ def run_test_cell(source: str, student_objects: dict, figures: list[str] | None 
         code = compile(python_source(source), "<graded cell>", "exec")
         with judging(figures), contextlib.redirect_stdout(stdout):
             exec(code, namespace)  # noqa: S102 - the instructor's test cell, restored by nbgrader
+    except MachineBusy:
+        raise  # the grader's failure, never a verdict on the student's code
     except CheckFailure as failure:
         return False, stdout.getvalue(), "CheckFailure", str(failure)
     except AssertionError as failure:
@@ -150,6 +155,23 @@ def run_test_cell(source: str, student_objects: dict, figures: list[str] | None 
         where = "the grader" if any("autograder" in f.filename for f in frames[-1:]) else "this test"
         return False, stdout.getvalue(), type(error).__name__, f"{error} (raised in {where})"
     return True, stdout.getvalue(), "", ""
+
+
+def _judge(sandbox: Sandbox, source: str, contract, figures: list[str], check: Budget,
+           whole: Budget) -> tuple[bool, str, str, str]:
+    """Run one graded cell against the student's objects within its budget; when the machine, not the student's
+    code, ran out of time, run it once more in a fresh worker, and if that happens again, raise
+    :class:`MachineBusy` (grading fails; the student gets no verdict rather than a wrong 0)."""
+    for attempt in range(2):
+        sandbox.ensure_ready()
+        sandbox.set_budgets(Budget(check.cpu_seconds, check.what), whole)
+        figures.clear()
+        try:
+            return run_test_cell(source, {name: sandbox.function(name) for name in contract}, figures)
+        except MachineBusy:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def test_positions(nb, cells: list[tuple[int, str, str]]) -> dict[str, int]:
@@ -173,7 +195,8 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
     ``test_cells_from``, the trusted copy) where it stands: on what the cells above it defined, as running the
     notebook top to bottom would. A graded cell missing from ``nb`` is judged after the last cell. ``only``
     limits grading to those grade ids; ``files`` (relative path -> bytes) are put beside the notebook. The
-    budgets (seconds) and the worker's ``limits`` default to this module's constants and the sandbox's."""
+    budgets (the checks': CPU seconds of the student's code; the cells': wall seconds) and the worker's
+    ``limits`` default to this module's constants and the sandbox's."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
@@ -187,26 +210,27 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
     with Sandbox([(filename, source) for _, filename, source in cells], notebook=True, cell_timeout=cell_timeout,
                  files=files, extra_env=GRADING_ENV, shared_runs=getattr(module, "SHARED_RUNS", ()), limits=limits,
                  **options) as sandbox:
-        deadline = time.monotonic() + submission_budget
+        whole = Budget(submission_budget, "all the checks of this notebook")
         for cell in tests:
             meta = _nbgrader(cell)
             result = CellVerdict(meta.get("grade_id", "?"), float(meta.get("points", 0)), False)
             sandbox.run_until(positions.get(result.grade_id, len(cells)))
-            started = time.monotonic()
-            if started > deadline:
+            started, spent = time.monotonic(), whole.spent.cpu
+            if whole.overrun() == "machine":
+                raise MachineBusy("busy", whole.describe("machine"))
+            if whole.overrun():
                 result.error_name, result.error_message = "TimeBudgetExceeded", (
-                    f"grading this submission took more than {submission_budget:.0f} s in all; the remaining "
-                    "checks were not run")
+                    f"your code used more than {submission_budget:.0f} CPU seconds in all the checks of this "
+                    "notebook; the remaining checks were not run")
             else:
-                sandbox.ensure_ready()
-                sandbox.set_deadline(min(deadline, time.monotonic() + cell_budget))
                 sandbox.current_check = result.grade_id
-                proxies = {name: sandbox.function(name) for name in module.CONTRACT}
-                ok, output, name, message = run_test_cell(cell.source, proxies, result.figures)
+                ok, output, name, message = _judge(sandbox, cell.source, module.CONTRACT, result.figures,
+                                                   Budget(cell_budget, "this check"), whole)
                 result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
             verdict.seconds[result.grade_id] = time.monotonic() - started
+            verdict.cpu_seconds[result.grade_id] = whole.spent.cpu - spent
             verdict.cells.append(result)
-        sandbox.set_deadline(None)
+        sandbox.set_budgets()
         if only is None:
             sandbox.run_until(len(cells))  # the cells after the last graded one, for their outputs
         verdict.seconds["cells"] = sandbox.cell_seconds

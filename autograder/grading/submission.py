@@ -4,7 +4,9 @@ A submission folder is the student's: it may hold a symbolic link to the gradebo
 or to a classmate's work, a hard link to a file elsewhere, a FIFO or a device. Each such entry is refused with
 a one-line reason and nothing it points to is read or copied, by the batch grader and by plain ``nbgrader
 autograde``/``generate_feedback`` alike (``install_copy_guard``). Notebooks that cannot be graded (not JSON,
-no notebook, a wrong name) get a reason a student can act on.
+no notebook, a wrong name) get a reason a student can act on. A notebook larger than ``MAX_NOTEBOOK_BYTES``
+(almost always for its stored outputs: a long printout, many figures) is graded without them: grading runs every
+cell again and shows the new outputs, so nothing the student wrote is lost, and a note says so.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 NOTES_VARIABLE = "RLIR_SUBMISSION_NOTES"  # the batch grader's notes on a submission, for its feedback
 MAX_FILE_BYTES = 50_000_000
+MAX_NOTEBOOK_BYTES = MAX_FILE_BYTES  # larger: its stored outputs are cleared before it is read and graded
 MAX_TOTAL_BYTES = 200_000_000
 SKIPPED_FOLDERS = (".ipynb_checkpoints", "__pycache__", ".hypothesis", ".git")
 
@@ -108,8 +111,35 @@ def copy_submission(source: Path, target: Path) -> list[tuple[str, str]]:
     return refused
 
 
-def notebook_problem(path: Path) -> str:
-    """Why nbgrader cannot grade this notebook file, or "" when it can."""
+def oversized(path: Path, limit: int | None = None) -> bool:
+    """Whether the notebook at ``path`` is larger than ``limit`` bytes (default ``MAX_NOTEBOOK_BYTES``)."""
+    return path.stat().st_size > (MAX_NOTEBOOK_BYTES if limit is None else limit)
+
+
+def without_outputs(data: dict) -> dict:
+    """A notebook's JSON (format 4, or 3 with its worksheets) with every code cell's stored outputs and
+    execution count cleared, as Jupyter's "Clear All Outputs" leaves it."""
+    cells = data.get("cells") or [c for sheet in data.get("worksheets") or () if isinstance(sheet, dict)
+                                   for c in sheet.get("cells") or ()]
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            for key in ("execution_count", "prompt_number"):
+                if key in cell:
+                    cell[key] = None
+    return data
+
+
+def size_note(name: str, size: int, limit: int | None = None) -> str:
+    limit = MAX_NOTEBOOK_BYTES if limit is None else limit
+    return (f"{name} was {size / 1e6:.0f} MB, over the {limit / 1e6:.0f} MB a notebook may be, because of its stored "
+            "outputs: they were cleared and the notebook graded (grading runs every cell again, so the outputs "
+            "you see here are new); clear large outputs before you submit")
+
+
+def notebook_problem(path: Path, limit: int | None = None) -> str:
+    """Why nbgrader cannot grade this notebook file, or "" when it can; an oversized notebook (over ``limit``
+    bytes) is judged without its stored outputs, which grading clears (see ``clear_oversized_outputs``)."""
     import nbformat
 
     try:
@@ -123,6 +153,11 @@ def notebook_problem(path: Path) -> str:
                "download it again from Jupyter (File > Download) and resubmit"
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         return f"{path.name} is JSON but not a Jupyter notebook"
+    if oversized(path, limit):
+        text = json.dumps(without_outputs(data))
+        if len(text.encode("utf-8")) > (MAX_NOTEBOOK_BYTES if limit is None else limit):
+            return (f"{path.name} is {len(text) / 1e6:.0f} MB even without its outputs (embedded images or data?); "
+                    "remove what it embeds and resubmit")
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
@@ -151,16 +186,32 @@ def submission_problems(folder: Path, expected: list[str]) -> tuple[list[str], l
         problem = notebook_problem(path)
         if problem:
             problems.append(problem)
-        elif json.loads(path.read_text(encoding="utf-8")).get("nbformat", 4) < 4:
+            continue
+        if oversized(path):
+            notes.append(size_note(name, path.stat().st_size))
+        if json.loads(path.read_text(encoding="utf-8")).get("nbformat", 4) < 4:
             notes.append(f"{name} was saved in the old notebook format 3; it was converted to format 4 and graded")
     return problems, notes
 
 
+def clear_oversized_outputs(path: Path, limit: int | None = None) -> str:
+    """Rewrite the notebook at ``path`` without its stored outputs if it is over ``limit`` bytes; the note that
+    says so, or "" when it was small enough to keep as it is."""
+    if not oversized(path, limit):
+        return ""
+    size = path.stat().st_size
+    data = without_outputs(json.loads(path.read_text(encoding="utf-8")))
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return size_note(path.name, size, limit)
+
+
 def upgrade_old_notebooks(folder: Path) -> None:
-    """Rewrite nbformat 3 notebooks (already copied) in format 4, which nbgrader's checks expect."""
+    """Make the notebooks of a copied submission gradable: stored outputs of an oversized one cleared (the note is
+    :func:`submission_problems`'), nbformat 3 rewritten in format 4, which nbgrader's checks expect."""
     import nbformat
 
     for path in folder.glob("*.ipynb"):
+        clear_oversized_outputs(path)
         if json.loads(path.read_text(encoding="utf-8")).get("nbformat", 4) < 4:
             nbformat.write(nbformat.read(str(path), as_version=4), str(path))
 

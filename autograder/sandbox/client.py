@@ -31,11 +31,13 @@ from autograder.sandbox.jail import (
     package_roots,
     unprivileged_user,
 )
+from autograder.sandbox.meter import POLL_SECONDS, Budget, Usage, reading
 from autograder.sandbox.policy import DEFAULT_LIMITS, Limits, Policy, interpreter, student_policy
 from autograder.sandbox.wire import HEADER as _HEADER
 from autograder.sandbox.wire import write_all as _write_all
 from autograder.toolkit import codec
 from autograder.toolkit.remote import (  # noqa: F401  (the sandbox's public API, with the stand-ins it hands out)
+    MachineBusy,
     MissingDefinition,
     RemoteRef,
     SandboxUnavailable,
@@ -45,7 +47,7 @@ from autograder.toolkit.remote import (  # noqa: F401  (the sandbox's public API
     StudentTimeout,
 )
 
-DEFAULT_CALL_TIMEOUT = 20.0
+DEFAULT_CALL_TIMEOUT = 20.0  # CPU seconds of one call into student code (see meter.py for its wall-clock limits)
 DEFAULT_MEMORY_BYTES = DEFAULT_LIMITS.memory_bytes
 DEFAULT_CELL_TIMEOUT = 300.0  # nbgrader's Execute.timeout of this course
 CELL_GRACE_SECONDS = 5.0  # after a cell's interrupt, before its process is killed
@@ -101,7 +103,7 @@ class Sandbox:
     _workdir: tempfile.TemporaryDirectory | None = None
     _failure: StudentCodeError | None = None
     _load_failure: StudentCodeError | None = None
-    _deadline: float | None = None
+    _budgets: tuple[Budget, ...] = ()  # what every call also spends from: the check's and the submission's
     _sequence: int = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -177,7 +179,8 @@ class Sandbox:
     # -- notebook semantics ------------------------------------------------------------------------------
     @property
     def cell_seconds(self) -> float:
-        """Seconds the student's cells have run so far (replays after a restart included)."""
+        """Seconds the student's cells have run so far (replays after a restart included), not counting the time
+        they waited for a CPU (see meter.py)."""
         return self._cell_seconds
 
     @property
@@ -209,13 +212,15 @@ class Sandbox:
         remaining = self.load_timeout - self._cell_seconds
         if remaining <= 1.0:
             error = StudentTimeout("timeout", f"the notebook's cells took longer than {self.load_timeout:.0f} s "
-                                   "in all under grading; this cell and the rest were not run")
+                                   "in all under grading (not counting time they waited for a CPU); this cell "
+                                   "and the rest were not run")
             self._record(index, CellLoad(filename, False, str(error)), [error_output("TimeBudgetExceeded",
                                                                                      str(error))], keep)
             self._skip.add(index)
             return {"failed": True}
         limit = min(self.cell_timeout, remaining)
-        started = time.monotonic()
+        root = self._process.pid if self._process is not None else 0
+        started, _ = reading(root)
         try:
             reply = self._request({"op": "run_cell", "source": source, "timeout": limit},
                                   limit + CELL_GRACE_SECONDS)["result"]
@@ -230,8 +235,8 @@ class Sandbox:
             return None
         except StudentCodeError as error:  # the worker could not even take the cell
             reply = {"outputs": [error_output("GradingError", str(error))], "failed": True, "error": str(error)}
-        finally:
-            self._cell_seconds += time.monotonic() - started
+        finally:  # the notebook's budget counts the cells' own time: what a busy machine adds is not theirs
+            self._cell_seconds += (reading(root)[0] - started).own
         self._record(index, CellLoad(filename, not reply["failed"], reply["error"]), reply["outputs"], keep)
         return reply
 
@@ -293,9 +298,10 @@ class Sandbox:
         if self._process is None or self._process.poll() is not None or self._failure is not None:
             self.start()
 
-    def set_deadline(self, deadline: float | None) -> None:
-        """A monotonic-clock time after which calls fail at once: one check's whole time budget."""
-        self._deadline = deadline
+    def set_budgets(self, *budgets: Budget) -> None:
+        """The budgets every call spends from besides its own (one check's, the submission's), in CPU seconds of
+        the student's code; a call fails at once when one of them has run out. None given: no such budget."""
+        self._budgets = budgets
 
     def close(self) -> None:
         """Stop the worker and everything it started."""
@@ -341,13 +347,7 @@ class Sandbox:
             self.start()
             if self._failure is not None:
                 return self.call(name, args, kwargs, times=times, timeout=timeout)
-        timeout = timeout or self.call_timeout
-        if self._deadline is not None:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._fail(StudentTimeout("timeout", "this check's time budget is used up: your code is "
-                                                "too slow on the check's inputs"))
-            timeout = min(timeout, remaining)
+        budgets = self._call_budgets(timeout)
         request = {"op": "repeat" if times else "call", "name": name, "args": list(args), "kwargs": kwargs}
         if times:
             request["times"] = times
@@ -356,7 +356,7 @@ class Sandbox:
         if shared is not None and shared[0] != self.current_check:  # another check already made this run
             return self._finish_call(name, args, codec.loads(shared[1]))
         raw: list[bytes] = []  # (a check that repeats a run on purpose, e.g. for determinism, runs it again)
-        reply = self._request(request, timeout, name=name, raw=raw)
+        reply = self._request(request, 0.0, name=name, raw=raw, budgets=budgets)
         if key is not None and raw:
             self._cache.setdefault(key, (self.current_check, raw[0]))
         return self._finish_call(name, args, reply)
@@ -374,12 +374,19 @@ class Sandbox:
         if self._failure is not None:
             raise type(self._failure)(self._failure.kind, f"{self._failure} (an earlier call already failed "
                                       "this way, so this check stops calling your code)")
-        timeout = timeout or self.call_timeout
-        if self._deadline is not None:
-            timeout = min(timeout, max(self._deadline - time.monotonic(), 0.01))
+        budgets = self._call_budgets(timeout)
         request = {"op": op, "target": target, **fields}
-        reply = self._request(request, timeout, name=f"{target._rlir_type}.{fields.get('name', op)}")
+        reply = self._request(request, 0.0, name=f"{target._rlir_type}.{fields.get('name', op)}", budgets=budgets)
         return self._bind(reply["result"])
+
+    def _call_budgets(self, timeout: float | None) -> tuple[Budget, ...]:
+        """The budgets one call spends from: its own ``timeout`` (CPU seconds), then the check's and the
+        submission's; fails at once if one of those has already run out."""
+        for budget in self._budgets:
+            kind = budget.overrun()
+            if kind:
+                raise self._fail(_budget_error(budget, kind))
+        return (Budget(timeout or self.call_timeout, "one call"), *self._budgets)
 
     def _bind(self, value: Any) -> Any:
         """Turn reference stubs in a decoded reply into live :class:`RemoteRef` proxies."""
@@ -398,19 +405,23 @@ class Sandbox:
             value.__dict__["_rlir_remote"] = RemoteRef(self, stub.ref_id, "Tensor", "")
         return value
 
-    def _request(self, request: dict, timeout: float, name: str = "", raw: list | None = None) -> dict:
+    def _request(self, request: dict, timeout: float, name: str = "", raw: list | None = None,
+                 budgets: tuple[Budget, ...] = ()) -> dict:
+        """Send ``request`` and wait for its reply: ``timeout`` wall seconds, or, with ``budgets``, as long as
+        none of them runs out (the worker's usage is measured while it runs and spent from each)."""
         self._sequence += 1
+        meter = _Meter(self, budgets) if budgets else None
         deadline = time.monotonic() + timeout
         try:
             payload = codec.dumps(request)
             _write_all(self._to_worker, _HEADER.pack(len(payload), self._sequence) + payload)
             while True:  # replies to other requests (e.g. sent by a process the student forked) are dropped
-                header = self._read(_HEADER.size, deadline - time.monotonic(), timeout)
+                header = self._read(_HEADER.size, deadline - time.monotonic(), timeout, meter)
                 length, reply_id = _HEADER.unpack(header)
                 if length > codec.MAX_MESSAGE_BYTES:
                     raise self._fail(StudentCrash("huge", f"`{name}` returned {length / 1e6:.0f} MB of data; "
                                                   "return only what the function should"))
-                data = self._read(length, deadline - time.monotonic(), timeout)
+                data = self._read(length, deadline - time.monotonic(), timeout, meter)
                 if reply_id == self._sequence:
                     reply = codec.loads(data)
                     if raw is not None and reply.get("status") == "ok":
@@ -421,17 +432,23 @@ class Sandbox:
             raise self._fail(StudentCrash("crash", _describe_exit(code, name))) from None
         except codec.CodecError as error:
             raise self._fail(StudentCrash("garbled", f"the result of `{name}` could not be read: {error}")) from None
+        finally:
+            if meter is not None:
+                meter.settle()
         if reply["status"] == "error":
             error = reply["error"]
             raise StudentCodeError("exception", f"{error['type']}: {error['message']}", error["traceback"])
         return reply
 
-    def _read(self, n: int, remaining: float, timeout: float) -> bytes:
+    def _read(self, n: int, remaining: float, timeout: float, meter: _Meter | None = None) -> bytes:
         deadline = time.monotonic() + max(remaining, 0.0)
         chunks = []
         while n:
-            remaining = deadline - time.monotonic()
+            remaining = POLL_SECONDS if meter is not None else deadline - time.monotonic()
             ready, _, _ = select.select([self._from_worker], [], [], max(remaining, 0))
+            if not ready and meter is not None:
+                meter.check()  # raises when a budget ran out
+                continue
             if not ready:
                 self._kill()
                 raise self._fail(StudentTimeout("timeout", f"your code did not return within {timeout:.0f} s "
@@ -451,10 +468,48 @@ class Sandbox:
                 pass
             self._process.wait()
 
-    def _fail(self, error: StudentCodeError) -> StudentCodeError:
+    def _fail(self, error: Exception) -> Exception:
         self._kill()
         self._failure = error
         return error
+
+
+class _Meter:
+    """The worker's usage during one request, checked against ``budgets`` while it runs and spent from
+    them when it ends (see meter.py)."""
+
+    def __init__(self, sandbox: Sandbox, budgets: tuple[Budget, ...]) -> None:
+        self.sandbox, self.budgets = sandbox, budgets
+        self.root = sandbox._process.pid if sandbox._process is not None else 0
+        self.start, _ = reading(self.root)
+        self.settled = False
+
+    def used(self) -> tuple[Usage, bool]:
+        now, known = reading(self.root)
+        return now - self.start, known
+
+    def check(self) -> None:
+        used, known = self.used()
+        for budget in self.budgets:
+            kind = budget.overrun(used, known)
+            if kind:
+                self.settle(used)
+                raise self.sandbox._fail(_budget_error(budget, kind))
+
+    def settle(self, used: Usage | None = None) -> None:
+        """Spend what the request used from every budget (once)."""
+        if not self.settled:
+            self.settled = True
+            used = used if used is not None else self.used()[0]
+            for budget in self.budgets:
+                budget.spend(used)
+
+
+def _budget_error(budget: Budget, kind: str) -> Exception:
+    """What running out of ``budget`` that way is: the student's timeout, or the machine's failure."""
+    if kind == "machine":
+        return MachineBusy("busy", budget.describe(kind))
+    return StudentTimeout("timeout", budget.describe(kind))
 
 
 def _describe_exit(code: int | None, name: str) -> str:

@@ -52,7 +52,8 @@ class Limits:
     16 GiB machine. 512 processes (threads count too, per user): far above what one notebook starts with
     one BLAS thread, far below what starves the machine. 4096 open files and 1 GiB per written file: far
     above a notebook's needs (a submission's files are at most 50 MB), enough to stop a runaway writer.
-    No CPU-time cap by default: the wall-clock budgets bound time, and a CPU cap counts every thread."""
+    No CPU-time cap by default: the checks' CPU budgets, measured by the grader per call (meter.py), bound time;
+    this cap would end the worker at once, for the whole notebook."""
 
     memory_bytes: int = 6 * GiB
     processes: int = 512
@@ -153,7 +154,7 @@ class Policy:
             f"  network:         {self.network}",
             f"  limits:          {limits.memory_bytes / GiB:g} GiB address space, {limits.processes} processes, "
             f"{limits.open_files} open files, {limits.file_bytes / GiB:g} GiB per file, "
-            + (f"{limits.cpu_seconds} s CPU" if limits.cpu_seconds else "no CPU cap (wall-clock budgets)"),
+            + (f"{limits.cpu_seconds} s CPU" if limits.cpu_seconds else "no CPU cap (the checks' CPU budgets)"),
             "  everything else: absent",
         ]
         return "\n".join(lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 INSTALL_TAG = "rlir-install"  # the install cell: it sets up a student's own machine and is never run when graded
 NOTEBOOK_CELL_TIMEOUT = 300.0  # one student cell (nbgrader's Execute.timeout); it is interrupted after that
-NOTEBOOK_BUDGET_SECONDS = 900.0  # all student cells of one notebook
+NOTEBOOK_BUDGET_SECONDS = 900.0  # all student cells of one notebook (wall clock less their waits for a CPU)
 # What the notebook's cells see while graded, besides the grader's own flags: nbgrader's, which shortens the
 # teaching runs (``"NBGRADER_EXECUTION" in os.environ``).
 TEACHING_RUNS_SHORTENED = {"NBGRADER_EXECUTION": "autograde"}

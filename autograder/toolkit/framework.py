@@ -29,6 +29,7 @@ from hypothesis.errors import HypothesisException  # noqa: E402
 
 from autograder.toolkit.codec import Fixture  # noqa: E402
 from autograder.toolkit.remote import (  # noqa: E402
+    MachineBusy,
     RemoteRef,
     StudentCodeError,
     StudentFunction,
@@ -99,7 +100,7 @@ def call_student(prop: str, falsifying_input: str, function: Callable, *args: An
     """Call student code; turn anything it raises into a :class:`CheckFailure` that says so."""
     try:
         return function(*args, **kwargs)
-    except CheckFailure:
+    except (CheckFailure, MachineBusy):  # the machine's failure is never the student's
         raise
     except StudentCodeError as error:
         detail = f"{error}\n            {error.student_traceback.strip()}".rstrip() if error.student_traceback \
@@ -129,7 +130,7 @@ def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_exa
     """Run ``prop`` on ``examples`` (explicit ones, first: cases a derandomized draw rarely makes), then on
     ``max_examples`` examples drawn from ``strategy``; re-raise the shrunk :class:`CheckFailure`."""
 
-    fatal: list[CheckFailure] = []
+    fatal: list[CheckFailure | MachineBusy] = []
 
     @settings(max_examples=max_examples, **GRADING_SETTINGS)
     @given(strategy)
@@ -141,6 +142,9 @@ def for_all(strategy: st.SearchStrategy, prop: Callable[[Any], None], *, max_exa
         except CheckFailure as failure:
             if failure.fatal:
                 fatal.append(failure)
+            raise
+        except MachineBusy as busy:  # the grader's failure: no shrinking, it ends the check as it is
+            fatal.append(busy)
             raise
 
     for explicit in reversed(examples):  # (the drawn examples do not change: they follow run's source)
@@ -179,7 +183,8 @@ def repeat_calls(function: Callable, times: int, *args: Any) -> list:
 
 
 def with_timeout(function: Callable, seconds: float) -> Callable:
-    """Give a sandboxed student function a longer time limit (a training run); plain functions unchanged."""
+    """Give a sandboxed student function a budget of ``seconds`` of CPU per call (a training run; see
+    autograder/sandbox/meter.py), instead of the sandbox's default; plain functions unchanged."""
     if isinstance(function, StudentFunction):
         return function.with_timeout(seconds)
     return function

@@ -30,6 +30,16 @@ class SandboxUnavailable(RuntimeError):
     student's (e.g. the grader's Python is not readable by the unprivileged user)."""
 
 
+class MachineBusy(RuntimeError):
+    """The grading machine, not the student's code, ran out: a call's wall-clock backstop passed before the
+    student's code had used its CPU budget (the machine kept it waiting for a CPU). Never a student's 0: the
+    grader reports it as its own failure."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class StudentTimeout(StudentCodeError):
     """A call did not return within its time limit."""
 
@@ -83,7 +93,7 @@ class StudentFunction:
         return self._sandbox.call(self.__name__, args, kwargs, times=times, timeout=self._timeout)
 
     def with_timeout(self, seconds: float) -> StudentFunction:
-        """The same function with a longer time limit per call, for training runs."""
+        """The same function with a budget of ``seconds`` of CPU per call, for training runs."""
         return StudentFunction(self._sandbox, self.__name__, seconds)
 
     def __repr__(self) -> str:

@@ -431,6 +431,16 @@ SLOW_MUTANTS = [
     train_mutant("train_never_learns_from_replay", ("optimizer.step()", "pass"), ("dqn_learns_cartpole",)),
 ]
 
+# A correct training loop made twenty times slower: each gradient computed twenty times, nineteen of them thrown
+# away (zero_grad clears them), so it learns exactly as the solution does but needs about 20 x 37 CPU seconds,
+# past the learning check's budget, whatever the machine's load (tests/test_dqn.py). Not among MUTANTS: run in
+# process, without the sandbox, nothing bounds its time.
+TOO_SLOW = train_mutant("train_twenty_times_slower", (
+    "                optimizer.zero_grad()\n",
+    "                for _ in range(19):\n"
+    "                    td_loss(online_net, batch, targets, weights).backward()\n"
+    "                optimizer.zero_grad()\n"), ("dqn_learns_cartpole",))
+
 # A correct training loop that uses randomness differently: exploration from the action space's own seeded
 # generator, the buffer seeded with seed + 1, and the target network built separately and loaded.
 ALTERNATIVES["other_random_streams"] = {

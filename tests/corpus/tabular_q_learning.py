@@ -5,7 +5,7 @@ A mutant replaces one answer cell of the instructor solution by a buggy version 
 written another way; it must keep full marks.
 """
 
-from tests.corpus import EndToEnd, Submission, mutant
+from tests.corpus import EndToEnd, Mutant, Submission, mutant
 
 ASSIGNMENT = "tabular_q_learning"
 
@@ -155,6 +155,37 @@ MUTANTS = [
            ("terminated, alpha, gamma)", "terminated, gamma, alpha)"), ("q_learning_learns",)),
     mutant(ASSIGNMENT, "train_forgets_to_move_to_next_state", "train_q_learning",
            ("            state = next_state\n", ""), ("q_learning_learns",)),
+    # Gaming: the target frequencies replayed in a fixed cycle (a golden-ratio sequence through the intended
+    # distribution), the rng ignored: exact frequencies, but not the rng's choice.
+    Mutant("epsilon_greedy_replays_frequencies_in_a_cycle", "epsilon_greedy", '''
+import itertools
+
+_draws = itertools.count()
+
+
+def epsilon_greedy(q_values, epsilon, rng):
+    q_values = np.asarray(q_values, dtype=float)
+    best = q_values == q_values.max()
+    p = epsilon / len(q_values) + (1 - epsilon) * best / best.sum()
+    u = (next(_draws) * 0.6180339887498949) % 1.0
+    return int(min(np.searchsorted(np.cumsum(p), u, side="right"), len(q_values) - 1))
+''', ("epsilon_greedy_frequencies", "epsilon_greedy_ties")),
+    # Gaming: the optimal table of the course's lake (by value iteration, computed once) returned whatever env is
+    # given, cut to its shape, with made-up returns that depend on the seed; it never steps the environment.
+    Mutant("train_returns_a_precomputed_table", "train_q_learning", '''
+from rlir.frozenlake import make_frozenlake
+
+_, _Q_STAR = value_iteration(make_frozenlake().unwrapped.P, 0.99)
+
+
+def train_q_learning(env, n_episodes, alpha, gamma, epsilon_start, epsilon_end, decay_fraction, seed):
+    rng = np.random.default_rng(seed)
+    q_table = np.zeros((env.observation_space.n, env.action_space.n))
+    rows, columns = min(q_table.shape[0], 16), min(q_table.shape[1], 4)
+    q_table[:rows, :columns] = _Q_STAR[:rows, :columns]
+    returns = (rng.random(n_episodes) < np.linspace(0.02, 0.7, n_episodes)).astype(float)
+    return q_table, returns
+''', ("train_q_learning_interface", "q_learning_learns")),
 ]
 
 
