@@ -245,8 +245,21 @@ def _limit_resources() -> None:
     """In the child before exec: the sandbox policy's limits on nbgrader (the grader's side of one job).
     Soft limits only, so that the sandbox worker it starts can still take the limits the course configures
     (``c.GradeInSandbox``) and make them its hard ones. No process cap: nbgrader runs as the grader's own
-    user, whose other processes would count too (the worker's cap binds its own user)."""
+    user, whose other processes would count too (the worker's cap binds its own user). And the job ends with the
+    process that started it: a batch (or Dask worker) killed mid-way leaves no grading behind."""
     DEFAULT_LIMITS.apply(processes=False, hard=False)
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the thread that started it goes (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def read_late_penalties(db: Path, folder: str, student: str) -> dict[str, float]:
