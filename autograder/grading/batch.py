@@ -86,6 +86,11 @@ class SubmissionResult:
         return self.record.points if self.record is not None and self.status != "infrastructure" else 0.0
 
     @property
+    def scores(self) -> dict[str, dict[str, float]]:
+        """notebook -> grade id -> points, from the record (empty for ``infrastructure``)."""
+        return self.record.scores() if self.record is not None and self.status != "infrastructure" else {}
+
+    @property
     def notes(self) -> list[str]:
         return [note.replace("`", "") for note in self.record.notes] if self.record is not None else []
 
