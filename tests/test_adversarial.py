@@ -32,7 +32,9 @@ def test_the_corpus_has_at_least_twenty_attacks():
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
-def test_attack_is_scored_as_it_deserves(attack):
+def test_attack_is_scored_as_it_deserves(attack, monkeypatch):
+    for name, value in attack.grader_env.items():
+        monkeypatch.setenv(name, value)
     checks_file = autograder.assignments.tabular_q_learning.__file__
     before = hashlib.sha256(open(checks_file, "rb").read()).hexdigest()
     trusted = read_notebook(source_notebook("tabular_q_learning"))
@@ -49,4 +51,10 @@ def test_attack_is_scored_as_it_deserves(attack):
     if attack.secret_free:
         text = " ".join(c.error_message + c.output for c in verdict.cells)
         assert not any(secret in text for secret in SECRETS), "instructor-only text leaked into feedback"
+    if attack.grader_env:
+        text = " ".join([c.error_message + c.output for c in verdict.cells]
+                        + [str(outputs) for outputs in verdict.cell_outputs.values()])
+        assert "ENVIRONMENTS" in text  # the snooping cell ran and printed what it found
+        leaked = [name for name, value in attack.grader_env.items() if value in text]
+        assert not leaked, f"the grader's {leaked} reached what grading hands back"
     assert hashlib.sha256(open(checks_file, "rb").read()).hexdigest() == before

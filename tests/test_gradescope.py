@@ -80,3 +80,22 @@ def test_the_zip_runs_as_gradescope_would(world_readable_dir):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads((results / "results.json").read_text())
     assert report["score"] == 40
+
+
+def test_results_json_holds_none_of_the_graders_secrets(tmp_path, monkeypatch):
+    """Under Gradescope too the student's code finds nothing of the grader's environment (issue 21)."""
+    from tests.corpus.adversarial import GRADER_SECRETS
+    from tests.test_hostile_submissions import snooping_notebook
+
+    for name, value in GRADER_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    notebook = tmp_path / "tabular_q_learning.ipynb"
+    nbformat.write(snooping_notebook(source_notebook("tabular_q_learning"),
+                                     ROOT / "release" / FOLDER / "tabular_q_learning.ipynb"), str(notebook))
+    results = tmp_path / "results.json"
+    assert main(["gradescope", str(notebook), "--assignment", "tabular_q_learning",
+                 "--tests", str(source_notebook("tabular_q_learning")), "--results", str(results)]) == 0
+    text = results.read_text()
+    by_name = {t["name"]: t for t in json.loads(text)["tests"]}
+    assert by_name["shape_reward"]["score"] == 0 and "RuntimeError" in by_name["shape_reward"]["output"]
+    assert not [name for name, value in GRADER_SECRETS.items() if value in text]

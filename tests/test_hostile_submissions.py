@@ -5,6 +5,7 @@ process or its outputs; the student's jail leaves nothing behind; bad input gets
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,7 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading.batch import batch_grade, summary
+from autograder.grading.batch import batch_grade, summary, write_report
+from tests.corpus.adversarial import GRADER_SECRETS, SNOOP_ENVIRONMENT
 from tests.e2e import answer_cells, autograde_and_feedback, make_course
 from tests.helpers import require_jail
 
@@ -147,9 +149,50 @@ def batch(tmp_path_factory):
     old.mkdir(parents=True)
     nbformat.write(nbformat.convert(good, 3), str(old / NOTEBOOK), version=3)
 
+    write(submitted / "snoop" / folder, snooping_notebook(source, release))
+
     segments_before = shared_memory_segments()
-    results = batch_grade(course, folder, workers=2, progress=False)
+    with grader_secrets():
+        results = batch_grade(course, folder, workers=2, progress=False)
+    write_report(results, course / "batch-report.json")
+    (course / "batch-summary.txt").write_text(summary(results, 40))
     return course, folder, {r.student: r for r in results}, segments_before
+
+
+def snooping_notebook(source: Path, release: Path) -> nbformat.NotebookNode:
+    """A correct notebook whose shape_reward prints every environment it can find and raises with the secrets."""
+    nb = solution_notebook(source, release)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_shape_reward":
+            cell.source = SNOOP_ENVIRONMENT
+    return nb
+
+
+@contextlib.contextmanager
+def grader_secrets():
+    """The grader's process (and so nbgrader's and the batch's) holds the canary secrets meanwhile."""
+    saved = {name: os.environ.get(name) for name in GRADER_SECRETS}
+    os.environ.update(GRADER_SECRETS)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def secrets_in(course: Path) -> dict[str, list[str]]:
+    """Which canary secrets stand in which file of the course: what grading wrote, the gradebook, the reports."""
+    found = {}
+    for path in course.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            content = path.read_bytes()
+            names = [name for name, value in GRADER_SECRETS.items() if value.encode() in content]
+            if names:
+                found[str(path.relative_to(course))] = names
+    return found
 
 
 def shared_memory_segments() -> list[str]:
@@ -204,6 +247,18 @@ def test_a_notebook_that_is_a_link_is_not_graded_and_nothing_it_points_to_comes_
     assert record["status"] == "refused" and "symbolic link" in record["refusal"] and record["points"] == 0
     for content in files.values():
         assert not any(s.encode() in content for s in SECRETS)
+
+
+def test_the_graders_secrets_reach_nothing_grading_hands_back(batch):
+    """Secrets in the grader's environment stay there: the snooping student's cell printed its environments and
+    its shape_reward raised with what it found, and no canary is in autograded/, feedback/, the gradebook, the
+    batch report or its summary (issue 21)."""
+    course, folder, results, _ = batch
+    scores = results["snoop"].scores["tabular_q_learning"]
+    assert results["snoop"].ok and scores["shape_reward"] == 0 and results["snoop"].points == 40 - 2, scores
+    graded = nbformat.read(str(course / "autograded" / "snoop" / folder / NOTEBOOK), as_version=4)
+    assert "ENVIRONMENTS" in json.dumps(graded) and "RuntimeError" in json.dumps(graded)  # it ran, and raised
+    assert secrets_in(course) == {}
 
 
 def test_student_html_and_javascript_lose_their_active_content(batch):
@@ -316,7 +371,9 @@ def plain_nbgrader(tmp_path_factory):
     os.link(course / "nbgrader_config.py", linker / "hardlinked.py")
     (course / "submitted" / "symlinked" / folder).mkdir(parents=True)
     (course / "submitted" / "symlinked" / folder / NOTEBOOK).symlink_to(source)
-    autograde_and_feedback(course, folder)
+    write(course / "submitted" / "snoop" / folder, snooping_notebook(source, release))
+    with grader_secrets():
+        autograde_and_feedback(course, folder)
     return course, folder
 
 
@@ -332,3 +389,31 @@ def test_plain_nbgrader_copies_no_link_and_grades_no_linked_notebook(plain_nbgra
         assert b"BEGIN SOLUTION" not in content and b"def value_iteration" not in content
     feedback = (course / "feedback" / "symlinked" / folder / "tabular_q_learning.html").read_text()
     assert "was not graded" in feedback and "symbolic link" in feedback
+
+
+def test_plain_nbgrader_hands_back_none_of_the_graders_secrets(plain_nbgrader):
+    from tests.e2e import scores
+
+    course, folder = plain_nbgrader
+    assert scores(course, folder, NOTEBOOK, "snoop")["shape_reward"] == 0
+    assert sum(scores(course, folder, NOTEBOOK, "snoop").values()) == 40 - 2
+    assert secrets_in(course) == {}
+
+
+def test_the_grade_command_hands_back_none_of_the_graders_secrets_and_ignores_its_locale(tmp_path):
+    """``python -m autograder grade`` of the snooping notebook with the canary secrets, another locale and other
+    thread counts in the grader's environment: every other check keeps the instructor solution's verdict (full
+    marks), shape_reward fails with what it raised, and no secret is printed."""
+    import sys
+
+    from tests.helpers import ROOT
+
+    source = ROOT / "source" / "01_tabular_q_learning" / NOTEBOOK
+    write(tmp_path, snooping_notebook(source, ROOT / "release" / "01_tabular_q_learning" / NOTEBOOK))
+    env = {**os.environ, **GRADER_SECRETS, "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8", "OMP_NUM_THREADS": "3",
+           "MKL_NUM_THREADS": "3"}
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / NOTEBOOK), "--assignment",
+                             "tabular_q_learning"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "TOTAL 38 / 40" in output and "RuntimeError" in output, output[-3000:]
+    assert not [name for name, value in GRADER_SECRETS.items() if value in output]

@@ -3,6 +3,7 @@ points, and never the grader's process."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -404,6 +405,21 @@ def test_the_policy_reads_as_it_is_enforced():
     repo = Path(__file__).resolve().parent.parent
     assert str(repo) not in policy.readonly and str(repo / "autograder") in policy.readonly  # packages only
     assert str(repo / "source") in policy.hidden
+    for name, value in policy.environment().items():  # the whole environment, and that nothing else passes
+        assert f"{name}={value}" in text
+    assert "nothing of the grader's" in text
+
+
+def test_bubblewrap_clears_the_environment_and_sets_only_the_policys():
+    from autograder.sandbox.jail import bwrap_command
+
+    policy = sandbox_with("x = 1\n", extra_env={"RLIR_EXAMPLE_FLAG": "1"}).policy((123456, 65534))
+    command = bwrap_command(policy, "bwrap")
+    assert "--clearenv" in command
+    start = command.index("--clearenv")
+    set_env = {command[i + 1]: command[i + 2] for i in range(start, len(command)) if command[i] == "--setenv"}
+    assert set_env == policy.environment() and set_env["RLIR_EXAMPLE_FLAG"] == "1"
+    assert "--setenv" not in command[:start]  # (set after clearing, never before)
 
 
 LIMITS = '''
@@ -476,3 +492,62 @@ def test_limits_and_budgets_set_in_nbgrader_config_reach_the_sandbox(tmp_path, m
     with sandbox_with(LIMITS, limits=options["limits"]) as box:
         worker = box.function("limits")()
     assert {name: soft for name, (soft, _) in worker.items() if name in _expected(expected)} == _expected(expected)
+
+
+ENVIRONMENT = '''
+import os
+def environments():
+    found = {"os.environ": dict(os.environ)}
+    for pid in ("self", "1", str(os.getppid())):
+        try:
+            found[pid] = open(f"/proc/{pid}/environ", "rb").read().decode("latin-1")
+        except OSError as error:
+            found[pid] = type(error).__name__
+    return found
+'''
+
+
+@pytest.fixture(params=["bwrap", "unshare", "none"])
+def jail(request, monkeypatch):
+    """Each way of running the worker this machine has: bubblewrap, the unshare fallback, no jail."""
+    from autograder.sandbox.jail import jail_mechanism
+
+    monkeypatch.setenv("RLIR_JAIL", "" if request.param == "bwrap" else request.param)
+    jail_mechanism.cache_clear()
+    if (jail_mechanism() or "none") != request.param:
+        pytest.skip(f"{request.param} does not run here")
+    yield request.param
+    monkeypatch.undo()
+    jail_mechanism.cache_clear()
+
+
+def test_student_code_finds_only_the_policys_environment(jail, monkeypatch):
+    """The grader's secrets, locale and thread settings reach no environment the student's code can read: its
+    own, its jail's first process's, its parent's (issue 21). It finds exactly the policy's variables."""
+    from autograder.sandbox import unprivileged_user
+    from tests.corpus.adversarial import GRADER_SECRETS
+
+    for name, value in {**GRADER_SECRETS, "LANG": "de_DE.UTF-8", "OMP_NUM_THREADS": "7"}.items():
+        monkeypatch.setenv(name, value)
+    with sandbox_with(ENVIRONMENT, extra_env={"RLIR_EXAMPLE_FLAG": "1"}) as box:
+        found = box.function("environments")()
+        policy = box.policy(unprivileged_user())
+    seen = found.pop("os.environ")
+    expected = policy.environment(seen["HOME"])  # (the workdir: a temporary folder where there is no jail)
+    assert {k: v for k, v in seen.items() if k not in ("PWD", "OLDPWD")} == expected
+    assert expected["LANG"] == "C.UTF-8" and expected["OMP_NUM_THREADS"] == "1" and expected["RLIR_EXAMPLE_FLAG"] == "1"
+    if jail == "none" and unprivileged_user() is None:
+        found.pop(str(os.getppid()), None)  # unjailed as the grader's own user: its parent is the grader itself
+    for where, text in found.items():
+        leaked = [name for name, value in GRADER_SECRETS.items() if value in text]
+        assert not leaked and "de_DE" not in text, f"/proc/{where}/environ holds {leaked or 'the grader locale'}"
+
+
+def test_a_cell_may_set_a_variable_of_its_own(monkeypatch):
+    """A notebook that sets a variable for itself still works; the grader's own stay out of reach."""
+    monkeypatch.setenv("PGPASSWORD", "canary")
+    notebook = ['import os\nos.environ.setdefault("MY_DATA_DIR", "data")\n',
+                'import os\ndef data_dir():\n    return os.environ["MY_DATA_DIR"], os.environ.get("PGPASSWORD")\n']
+    with Sandbox([(f"<cell {i}>", cell) for i, cell in enumerate(notebook)], notebook=True) as box:
+        box.run_until(2)
+        assert box.function("data_dir")() == ("data", None)

@@ -22,6 +22,7 @@ import numpy as np
 
 from autograder.sandbox.jail import (
     WORKER_BOOT,
+    WORKER_FLAGS,
     closed_folder,
     course_package_dirs,
     die_with_parent,
@@ -83,7 +84,7 @@ class Sandbox:
     notebook: bool = False
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     files: dict[str, bytes] | None = None  # the submission's other files, placed in the working folder
-    extra_env: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # set on top of the policy's environment
     shared_runs: tuple[str, ...] = ()  # functions whose identical calls (same arguments) share one run
     outputs: dict[int, list[dict]] = field(default_factory=dict)  # cell index -> outputs of its first run
     restarts: int = 0
@@ -117,7 +118,7 @@ class Sandbox:
         folders it was given, its hidden paths (by default the course's, listed now) and its limits."""
         limits = self.limits if self.memory_bytes is None else replace(self.limits, memory_bytes=self.memory_bytes)
         return student_policy(course_package_dirs(), shared=self.visible_paths, hidden=self.hidden_paths,
-                              user=user, limits=limits)
+                              user=user, limits=limits, setenv=self.extra_env)
 
     def _spawn(self) -> None:
         self.close()
@@ -135,14 +136,9 @@ class Sandbox:
         else:
             self._workdir = tempfile.TemporaryDirectory(prefix="rlir-student-")
             workdir = self._workdir.name
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("RLIR_", "NBGRADER_"))}
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg",
-                   PYTHONHASHSEED="0", HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(workdir, ".hyp"),
-                   HOME=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"), TMPDIR=workdir,
-                   IPYTHONDIR=os.path.join(workdir, ".ipython"))
-        env.update(self.extra_env)
+        env = policy.environment(workdir)  # the jail (bubblewrap) sets it again inside; its own PID 1 has it too
         self._process = subprocess.Popen(
-            [*jail, interpreter(), "-I", "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
+            [*jail, interpreter(), *WORKER_FLAGS, "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
              str(child_read), str(child_write), policy.limits.to_argument()],
             pass_fds=(child_read, child_write), cwd="/" if jail_mechanism() else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

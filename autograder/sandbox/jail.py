@@ -58,8 +58,11 @@ _HIDE_SCRIPT = ('owner=$1; shift; sizes=$1; shift; n=$1; shift; while [ "$n" -gt
 
 
 # The worker imports the very course packages this grader runs (an unpacked Gradescope zip, say), not
-# whichever an editable install or the working folder would give it: ``-I`` ignores both, so the roots are
-# put first on its path before the worker module runs.
+# whichever an editable install or the working folder would give it: ``-s`` ignores the user's site folder and
+# ``-P`` the working folder, so the roots are put first on its path before the worker module runs. (Not ``-I``:
+# its ``-E`` would also drop the policy's PYTHONHASHSEED, and string hashes, so set orders, would change from
+# run to run; the environment is the policy's allow-list, so no other PYTHON* variable reaches it anyway.)
+WORKER_FLAGS = ("-s", "-P")
 WORKER_BOOT = ("import os, runpy, sys; sys.path[:0] = sys.argv.pop(1).split(os.pathsep); "
                 "runpy.run_module('autograder.sandbox.worker', run_name='__main__', alter_sys=True)")
 
@@ -138,15 +141,18 @@ def bwrap_binary() -> str | None:
 
 def bwrap_command(policy: Policy, binary: str) -> tuple[str, ...]:
     """The bubblewrap jail of ``policy``: a root built from nothing but its paths, fresh /proc, /dev and
-    scratch folders, its hidden paths covered, no network, and the unprivileged user (setpriv inside, with
-    every capability and the means to regain one dropped). A root grader runs bwrap itself (no user
-    namespace, so the student's uid is a real one, with its own process count); anyone else in a user
-    namespace as themselves."""
+    scratch folders, its hidden paths covered, no network, only the policy's environment, and the unprivileged
+    user (setpriv inside, with every capability and the means to regain one dropped). A root grader runs bwrap
+    itself (no user namespace, so the student's uid is a real one, with its own process count); anyone else in
+    a user namespace as themselves."""
     privileged = os.geteuid() == 0
     args = [binary, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session"]
     if not privileged:
         args.append("--unshare-user")
+    args += ["--clearenv"]  # the worker's environment is the policy's, whatever bwrap itself was started with
+    for name, value in policy.environment().items():
+        args += ["--setenv", name, value]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for scratch in policy.scratch:
         args += ["--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", scratch]

@@ -2,9 +2,10 @@
 
 A :class:`Policy` says which folders the worker sees read-only (the interpreter, the course packages), which
 the grader hands it as they are, which paths stay hidden even inside those, what it may write (its own fresh
-scratch folders), who it runs as, that it has no network, and its resource :class:`Limits`. ``jail.py``
-enforces it (bubblewrap, else ``unshare``); the worker applies the limits to itself; batch grading applies
-the same limits to each nbgrader job. Nothing here starts a process.
+scratch folders), who it runs as, that it has no network, which environment variables it finds (an allow-list:
+nothing of the grader's own), and its resource :class:`Limits`. ``jail.py`` enforces it (bubblewrap, else
+``unshare``); the worker applies the limits to itself; batch grading applies the same limits to each nbgrader
+job. Nothing here starts a process.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 
 # Made fresh by the jail, never the host's: its own /proc (its own processes only), a minimal /dev.
 FRESH_PATHS = ("/proc", "/dev")
 SCRATCH_PATHS = ("/tmp", "/dev/shm")
+# The environment of student code, in full: these fixed values, the worker's own folders (its home, temporary
+# files, caches; see Policy.environment) and the grader's grading flags. Nothing else of the grader's process
+# passes: not its secrets (a gradebook password, a cloud key, a token would reach a failure message, and so the
+# feedback), nor its locale or thread settings (every student's code runs alike, whatever the grading machine).
+FIXED_ENVIRONMENT = (
+    ("LANG", "C.UTF-8"), ("LC_ALL", "C.UTF-8"), ("TZ", "UTC"), ("PYTHONHASHSEED", "0"),
+    ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"), ("OPENBLAS_NUM_THREADS", "1"), ("MPLBACKEND", "Agg"),
+)
+# The only variables taken from the grader's environment, where it sets them: they choose the OpenBLAS kernel
+# that computes correctly on this processor (some are misdetected), which is the machine's fact, not a setting.
+INHERITED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+SYSTEM_PROGRAMS = "/usr/local/bin:/usr/bin:/bin"
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,20 @@ class Policy:
     user: tuple[int, int] | None = None  # (uid, gid) of a fresh unprivileged user, or None: the grader's own
     network: str = "none"  # no interface but its own loopback
     limits: Limits = field(default_factory=Limits)
+    setenv: tuple[tuple[str, str], ...] = ()  # variables the grader sets on top (its grading flags)
+
+    def environment(self, workdir: str | None = None) -> dict[str, str]:
+        """Every variable the worker starts with, and nothing else: :data:`FIXED_ENVIRONMENT`, the programs of
+        the interpreter and the system on ``PATH``, the worker's folder (``workdir``, default the jail's) as
+        its home, temporary folder and caches, the :data:`INHERITED_ENVIRONMENT` the grader sets, ``setenv``."""
+        home = workdir or self.workdir
+        env = dict(FIXED_ENVIRONMENT)
+        env.update(PATH=os.path.dirname(interpreter()) + os.pathsep + SYSTEM_PROGRAMS, HOME=home, TMPDIR=home,
+                   MPLCONFIGDIR=os.path.join(home, ".matplotlib"), IPYTHONDIR=os.path.join(home, ".ipython"),
+                   HYPOTHESIS_STORAGE_DIRECTORY=os.path.join(home, ".hyp"))
+        env.update((name, os.environ[name]) for name in INHERITED_ENVIRONMENT if name in os.environ)
+        env.update(self.setenv)
+        return env
 
     def visible(self) -> tuple[str, ...]:
         """Every host path the worker sees (system, read-only and shared), where it exists."""
@@ -121,6 +148,8 @@ class Policy:
             f"  writes:          fresh {', '.join(self.scratch)} ({self.scratch_bytes // MiB} MiB each) and its "
             f"own {self.workdir} ({self.workdir_bytes // MiB} MiB); nothing else",
             f"  runs as:         {who}",
+            "  environment:     only " + " ".join(f"{k}={v}" for k, v in self.environment().items())
+            + f" ({', '.join(INHERITED_ENVIRONMENT)} copied where the grader sets them); nothing of the grader's",
             f"  network:         {self.network}",
             f"  limits:          {limits.memory_bytes / GiB:g} GiB address space, {limits.processes} processes, "
             f"{limits.open_files} open files, {limits.file_bytes / GiB:g} GiB per file, "
@@ -169,9 +198,11 @@ def interpreter_paths() -> tuple[str, ...]:
 
 def student_policy(package_dirs: tuple[str, ...], *, shared: tuple[str, ...] = (),
                    hidden: tuple[str, ...] | None = None, user: tuple[int, int] | None = None,
-                   limits: Limits = DEFAULT_LIMITS) -> Policy:
+                   limits: Limits = DEFAULT_LIMITS, setenv: dict[str, str] | None = None) -> Policy:
     """The policy of one worker: the interpreter and ``package_dirs`` read-only, ``shared`` as they are,
-    ``hidden`` (default: :func:`sensitive_paths`, listed now, so a gradebook made since is hidden too)."""
+    ``hidden`` (default: :func:`sensitive_paths`, listed now, so a gradebook made since is hidden too), and
+    ``setenv`` on top of the fixed environment."""
     readonly = tuple(sorted({*interpreter_paths(), *(os.path.realpath(p) for p in package_dirs)}))
     return Policy(readonly=readonly, shared=tuple(os.path.realpath(p) for p in shared),
-                  hidden=tuple(hidden if hidden is not None else sensitive_paths()), user=user, limits=limits)
+                  hidden=tuple(hidden if hidden is not None else sensitive_paths()), user=user, limits=limits,
+                  setenv=tuple(sorted((setenv or {}).items())))

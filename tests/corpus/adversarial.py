@@ -2,13 +2,41 @@
 solution; ``loses`` are the graded cells it must fail, ``keeps`` a cell it must still pass (its other work
 is graded as usual). Together with the whole-notebook attacks graded by tests/test_e2e.py (``E2E`` of
 tests/corpus/tabular_q_learning.py: edited and deleted test cells, a printed fake score, sys.exit and os._exit
-in the kernel) and tests/test_batch.py (a hung kernel, a killed kernel), this is the adversarial corpus."""
+in the kernel) and tests/test_batch.py (a hung kernel, a killed kernel), this is the adversarial corpus.
+``GRADER_SECRETS`` and ``SNOOP_ENVIRONMENT`` are the environment attack (issue 21): the grading machine holds
+secrets in its variables; the student prints every environment it can find and raises with the secrets, and
+none may come back (tests/test_adversarial.py, tests/test_hostile_submissions.py)."""
 
 from dataclasses import dataclass, field
 
 WRONG_UPDATE = '''
 def q_learning_update(q_table, state, action, reward, next_state, terminated, alpha, gamma):
     q_table[state, action] = 123.0
+'''
+
+
+# What a grading machine keeps in its environment (a PostgreSQL gradebook's password, a cloud key, a token),
+# as canaries: none may appear in anything grading hands back.
+GRADER_SECRETS = {"PGPASSWORD": "canary-pg-7d1e0b", "AWS_SECRET_ACCESS_KEY": "canary-aws-52c94f",
+                  "GITHUB_TOKEN": "canary-token-e8301a"}
+# Every environment the student's process can find: its own, its jail's first process and its parent's; printed
+# when the cell runs (the notebook's output) and raised from a graded function (the check's failure message).
+SNOOP_ENVIRONMENT = '''
+import os
+def _environments():
+    seen = {"os.environ": " ".join(f"{k}={v}" for k, v in os.environ.items())}
+    for pid in ("self", "1", str(os.getppid())):
+        try:
+            seen[f"/proc/{pid}/environ"] = open(f"/proc/{pid}/environ", "rb").read().decode("latin-1")
+        except OSError as error:
+            seen[f"/proc/{pid}/environ"] = type(error).__name__
+    return seen
+print("ENVIRONMENTS", _environments())
+def shape_reward(reward, terminated):
+    secrets = [os.environ.get(name, "") for name in ("PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN")]
+    found = [entry for text in _environments().values() for entry in text.replace("\\0", " ").split()
+             if any(word in entry for word in ("PASSWORD", "SECRET", "TOKEN"))]
+    raise RuntimeError(" ".join(secrets + found))
 '''
 
 
@@ -20,6 +48,7 @@ class Attack:
     keeps: tuple[str, ...] = ("shape_reward",)
     message: str = ""  # a fragment the first lost cell's message must contain
     secret_free: bool = field(default=False)  # the messages must not contain instructor-only text
+    grader_env: dict[str, str] = field(default_factory=dict)  # set for the grader; no value may come back
 
 
 ATTACKS = [
@@ -184,6 +213,8 @@ def greedy_policy(q_table):
             time.sleep(0.1)
     return [0] * len(q_table)
 '''}, ("greedy_policy",)),
+    Attack("reads_the_graders_environment", {"answer_shape_reward": SNOOP_ENVIRONMENT}, ("shape_reward",),
+           keeps=("greedy_policy",), message="RuntimeError", grader_env=GRADER_SECRETS),
     Attack("unprintable_exception", {"answer_greedy_policy": '''
 class Weird(Exception):
     def __str__(self):
