@@ -97,7 +97,7 @@ def test_regrading_replaces_a_result_instead_of_adding_one(graded):
     from nbgrader.api import Gradebook
 
     course, folder, url, _ = graded
-    batch_grade(course, folder, workers=1, db_url=url, progress=False)
+    batch_grade(course, folder, workers=1, db_url=url, progress=False, force=True)  # regrade, changed or not
     with Gradebook(url) as gradebook:
         assert len(gradebook.find_assignment(folder).submissions) == 2
         assert gradebook.find_submission(folder, "erin").score == 40

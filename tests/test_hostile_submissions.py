@@ -247,9 +247,12 @@ def test_a_notebook_that_is_a_link_is_not_graded_and_nothing_it_points_to_comes_
     assert not result.ok and result.refused and result.points == 0
     assert "symbolic link" in result.error and "submit the notebook file itself" in result.error
     files = handed_back(course, folder, "symlinked")
-    assert list(files) == ["feedback/tabular_q_learning.html"]
+    assert sorted(files) == ["autograded/grading.json", "feedback/tabular_q_learning.html"]
     assert b"symbolic link" in files["feedback/tabular_q_learning.html"]
-    assert not any(s.encode() in files["feedback/tabular_q_learning.html"] for s in SECRETS)
+    record = json.loads(files["autograded/grading.json"])
+    assert record["status"] == "refused" and "symbolic link" in record["refusal"] and record["points"] == 0
+    for content in files.values():
+        assert not any(s.encode() in content for s in SECRETS)
 
 
 def test_the_graders_secrets_reach_nothing_grading_hands_back(batch):

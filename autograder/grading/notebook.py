@@ -48,6 +48,37 @@ GRADING_ENV = {**TEACHING_RUNS_SHORTENED, "RLIR_TRUSTED_GRADER": "1",
 
 
 @dataclass
+class Failure:
+    """A failed property as the check reported it (a :class:`CheckFailure`'s fields), kept as data."""
+
+    prop: str
+    falsifying_input: str
+    expected: str
+    got: str
+    hint: str
+    fatal: bool = False  # the student's process hung or died: the property could not be judged
+
+    @classmethod
+    def of(cls, failure: CheckFailure) -> Failure:
+        return cls(failure.prop, failure.falsifying_input, failure.expected, failure.got, failure.hint,
+                   bool(getattr(failure, "fatal", False)))
+
+
+@dataclass
+class CellOutcome:
+    """What running one test cell gave; unpacks as ``(passed, output, error name, message)``."""
+
+    passed: bool
+    output: str = ""
+    error_name: str = ""
+    message: str = ""
+    failure: Failure | None = None  # the structured failure, when a check raised a CheckFailure
+
+    def __iter__(self):
+        return iter((self.passed, self.output, self.error_name, self.message))
+
+
+@dataclass
 class CellVerdict:
     """The outcome of one graded test cell."""
 
@@ -58,6 +89,8 @@ class CellVerdict:
     error_name: str = ""
     error_message: str = ""
     figures: list[str] = field(default_factory=list)  # base64 PNG learning curves, shown in the feedback
+    failure: Failure | None = None  # the property, input, expected, got and hint of a CheckFailure
+    reused: bool = False  # judged in an earlier run of the same submission with the same check (not rerun)
 
     @property
     def points(self) -> float:
@@ -135,9 +168,10 @@ def notebook_cells(nb) -> list[tuple[int, str, str]]:
     return cells
 
 
-def run_test_cell(source: str, student_objects: dict, figures: list[str] | None = None) -> tuple[bool, str, str, str]:
+def run_test_cell(source: str, student_objects: dict, figures: list[str] | None = None) -> CellOutcome:
     """Run one test cell in a fresh namespace holding only ``student_objects`` (proxies when grading);
-    return (passed, stdout, error name, message). Learning curves the checks attach go to ``figures``."""
+    return its outcome (unpacks as passed, stdout, error name, message; a CheckFailure's fields are kept in
+    ``failure``). Learning curves the checks attach go to ``figures``."""
     namespace = {"__builtins__": builtins, "__name__": "__rlir_grader__", **student_objects}
     stdout = io.StringIO()
     try:
@@ -147,18 +181,18 @@ def run_test_cell(source: str, student_objects: dict, figures: list[str] | None 
     except MachineBusy:
         raise  # the grader's failure, never a verdict on the student's code
     except CheckFailure as failure:
-        return False, stdout.getvalue(), "CheckFailure", str(failure)
+        return CellOutcome(False, stdout.getvalue(), "CheckFailure", str(failure), Failure.of(failure))
     except AssertionError as failure:
-        return False, stdout.getvalue(), "AssertionError", str(failure) or "a hidden test failed"
+        return CellOutcome(False, stdout.getvalue(), "AssertionError", str(failure) or "a hidden test failed")
     except Exception as error:  # noqa: BLE001 - reported as this cell's failure, never the batch's
         frames = traceback.extract_tb(error.__traceback__)
         where = "the grader" if any("autograder" in f.filename for f in frames[-1:]) else "this test"
-        return False, stdout.getvalue(), type(error).__name__, f"{error} (raised in {where})"
-    return True, stdout.getvalue(), "", ""
+        return CellOutcome(False, stdout.getvalue(), type(error).__name__, f"{error} (raised in {where})")
+    return CellOutcome(True, stdout.getvalue())
 
 
 def _judge(sandbox: Sandbox, source: str, contract, figures: list[str], check: Budget,
-           whole: Budget) -> tuple[bool, str, str, str]:
+           whole: Budget) -> CellOutcome:
     """Run one graded cell against the student's objects within its budget; when the machine, not the student's
     code, ran out of time, run it once more in a fresh worker, and if that happens again, raise
     :class:`MachineBusy` (grading fails; the student gets no verdict rather than a wrong 0)."""
@@ -190,13 +224,14 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                    submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None,
                    files: dict[str, bytes] | None = None, cell_timeout: float = NOTEBOOK_CELL_TIMEOUT,
                    notebook_budget: float = NOTEBOOK_BUDGET_SECONDS, cell_budget: float = CELL_BUDGET_SECONDS,
-                   limits: Limits = DEFAULT_LIMITS) -> NotebookVerdict:
+                   limits: Limits = DEFAULT_LIMITS, all_cells: bool | None = None) -> NotebookVerdict:
     """Run ``nb``'s cells once, in order, in a sandbox, and judge each graded test cell of ``nb`` (or of
     ``test_cells_from``, the trusted copy) where it stands: on what the cells above it defined, as running the
     notebook top to bottom would. A graded cell missing from ``nb`` is judged after the last cell. ``only``
-    limits grading to those grade ids; ``files`` (relative path -> bytes) are put beside the notebook. The
-    budgets (the checks': CPU seconds of the student's code; the cells': wall seconds) and the worker's
-    ``limits`` default to this module's constants and the sandbox's."""
+    limits grading to those grade ids (and, unless ``all_cells``, the run to the cells they need); ``files``
+    (relative path -> bytes) are put beside the notebook. The budgets (the checks': CPU seconds of the student's
+    code; the cells': wall seconds) and the worker's ``limits`` default to this module's constants and the
+    sandbox's."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
@@ -224,14 +259,15 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                     "notebook; the remaining checks were not run")
             else:
                 sandbox.current_check = result.grade_id
-                ok, output, name, message = _judge(sandbox, cell.source, module.CONTRACT, result.figures,
-                                                   Budget(cell_budget, "this check"), whole)
-                result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
+                outcome = _judge(sandbox, cell.source, module.CONTRACT, result.figures,
+                                 Budget(cell_budget, "this check"), whole)
+                result.passed, result.output, result.error_name, result.error_message, result.failure = (
+                    outcome.passed, outcome.output, outcome.error_name, outcome.message, outcome.failure)
             verdict.seconds[result.grade_id] = time.monotonic() - started
             verdict.cpu_seconds[result.grade_id] = whole.spent.cpu - spent
             verdict.cells.append(result)
         sandbox.set_budgets()
-        if only is None:
+        if only is None if all_cells is None else all_cells:
             sandbox.run_until(len(cells))  # the cells after the last graded one, for their outputs
         verdict.seconds["cells"] = sandbox.cell_seconds
         verdict.cell_outputs = {cells[i][0]: outputs for i, outputs in sandbox.outputs.items()}
