@@ -260,7 +260,7 @@ def test_the_graders_secrets_reach_nothing_grading_hands_back(batch):
     its shape_reward raised with what it found, and no canary is in autograded/, feedback/, the gradebook, the
     batch report or its summary (issue 21)."""
     course, folder, results, _ = batch
-    scores = results["snoop"].scores["tabular_q_learning"]
+    scores = {cell.grade_id: cell.points for cell in results["snoop"].record.cells}
     assert results["snoop"].ok and scores["shape_reward"] == 0 and results["snoop"].points == 40 - 2, scores
     graded = nbformat.read(str(course / "autograded" / "snoop" / folder / NOTEBOOK), as_version=4)
     assert "ENVIRONMENTS" in json.dumps(graded) and "RuntimeError" in json.dumps(graded)  # it ran, and raised

@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 
 from autograder.grading import submission
-from autograder.grading.nbgrader_plugin import RECORD, SubmissionGuard
 from tests.helpers import filled_release
 
 FOLDER = "01_tabular_q_learning"
@@ -79,11 +78,21 @@ def test_the_batch_command_notes_and_clears_an_oversized_notebook(tmp_path, monk
 
 
 def test_plain_nbgrader_grades_an_oversized_notebook_without_its_outputs_and_notes_it(tmp_path, monkeypatch):
+    """Under plain ``nbgrader autograde`` the submission's intake (the one look at it, which the nbgrader plugin
+    makes too) notes it, and nbgrader's ``ClearOutput``, first of the course's sanitising steps, clears it."""
+    from nbgrader.preprocessors import ClearOutput
+    from traitlets.config import Config
+
+    from autograder.grading.grade import intake
+    from autograder.grading.nbgrader_plugin import configure
+    from tests.helpers import source_notebook
+
     monkeypatch.setattr(submission, "MAX_NOTEBOOK_BYTES", LIMIT)
     path, _ = bloated(tmp_path / "submitted" / "student" / FOLDER, 2)
-    nb = nbformat.read(str(path), as_version=4)
-    resources = {"metadata": {"path": str(path.parent), "name": path.stem}}
-    nb, _ = SubmissionGuard().preprocess(nb, resources)
-    record = nb.metadata[RECORD]
-    assert record["refused"] == "" and any("cleared" in note for note in record["notes"])
+    checked = intake(path.parent, {NAME: nbformat.read(str(source_notebook("tabular_q_learning")), 4)})
+    assert checked.refusal == "" and any("cleared" in note for note in checked.notes)
+    c = Config()
+    configure(c)
+    assert ClearOutput in c.Autograde.sanitize_preprocessors
+    nb, _ = ClearOutput().preprocess(nbformat.read(str(path), as_version=4), {})
     assert all(cell.outputs == [] for cell in nb.cells if cell.cell_type == "code")
