@@ -4,9 +4,10 @@
         Grade one submitted notebook outside nbgrader and print each check's result.
     python -m autograder release [--course DIR]
         Compile every assignment in source/ into release/ with nbgrader generate_assignment.
-    python -m autograder batch ASSIGNMENT [--course DIR] [--workers N] [--db URL] [--engine local|dask]
-        Grade every submission of ASSIGNMENT in parallel, each isolated; write the gradebook, autograded/
-        and feedback/; print a summary. Exit 2 if grading itself failed.
+    python -m autograder batch ASSIGNMENT [--course DIR] [--workers N] [--db URL] [--engine local|dask] [--force]
+        Grade every changed submission of ASSIGNMENT in parallel, each isolated; write the gradebook, autograded/
+        (with each grading.json) and feedback/; print a summary. Exit 2 if grading itself failed for anyone
+        (their previous grade is kept).
     python -m autograder report ASSIGNMENT [--course DIR] [--out DIR] [--db URL] | --all
         The class report of graded assignments: report.json and a self-contained report.html (scores, pass rate
         and commonest failures per check, who was not graded and why, students with near-identical code).
@@ -28,7 +29,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.grading.notebook import assignment_id, grade_notebook, read_notebook
+import nbformat
+
+from autograder.grading.notebook import assignment_id, read_notebook
 
 SAMPLE_STUDENTS = {"instructor-solution": "source", "untouched-release": "release"}
 
@@ -121,29 +124,43 @@ def demo(course: Path) -> int:
 
 
 def grade_one(path: Path, assignment: str | None, tests: Path | None) -> int:
-    """Grade a single notebook file and print the result of every graded cell."""
+    """Grade a single notebook file (its folder is the submission) and print its grading record: every graded
+    cell with its points and, on failure, the property, input, expected vs got and hint. Exit 1 when the
+    notebook could not be graded at all."""
+    from autograder.grading.grade import grade_submission
+    from autograder.grading.submission import notebook_problem
+
     assignment = assignment or assignment_id(path.parent.name)
-    submitted = read_notebook(path)
     trusted = read_notebook(tests) if tests else None
     if trusted is None:
         candidates = sorted((Path(__file__).resolve().parent.parent / "source").glob(f"*{assignment}/{path.name}"))
         if candidates:
             trusted = read_notebook(candidates[0])
-        else:
+        elif path.is_file() and not path.is_symlink() and not notebook_problem(path):
             print("warning: no instructor notebook found; the test cells are taken from the submission itself",
                   file=sys.stderr)
-    from autograder.grading.submission import regular_files
+            trusted = read_notebook(path)
+        else:
+            trusted = nbformat.v4.new_notebook()
+    record = grade_submission(path.parent, assignment, trusted={path.name: trusted}).record
+    print_record(record)
+    return 1 if record.status == "refused" else 0
 
-    verdict = grade_notebook(submitted, assignment, test_cells_from=trusted, files=regular_files(path.parent))
-    for error in verdict.load_errors:
+
+def print_record(record) -> None:
+    """The grading record as the terminal shows it."""
+    if record.refusal:
+        print(f"NOT GRADED: {record.refusal}")
+    for note in record.notes:
+        print(f"note: {note}")
+    for error in record.cell_errors:
         print(f"cell error: {error.splitlines()[0]}")
-    for cell in verdict.cells:
+    for cell in record.cells:
         status = "PASS" if cell.passed else "FAIL"
         print(f"{status}  {cell.points:g}/{cell.max_points:g}  {cell.grade_id}")
         if not cell.passed:
-            print("      " + f"{cell.error_name}: {cell.error_message}".replace("\n", "\n      "))
-    print(f"TOTAL {verdict.points:g} / {verdict.max_points:g}")
-    return 0
+            print("      " + f"{cell.error}: {cell.message}".replace("\n", "\n      "))
+    print(f"TOTAL {record.points:g} / {record.max_points:g}")
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -151,7 +168,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
     try:
         results = batch_grade(args.course, args.assignment, workers=args.workers, db_url=args.db,
-                              engine=args.engine, address=args.address, timeout=args.timeout)
+                              engine=args.engine, address=args.address, timeout=args.timeout, force=args.force)
     except InfrastructureError as error:
         print(f"grading infrastructure failed: {error}", file=sys.stderr)
         return 2
@@ -161,7 +178,7 @@ def run_batch(args: argparse.Namespace) -> int:
     print(summary(results, max_points))
     if args.report:
         write_report(results, args.report)
-    return 0
+    return 2 if any(r.status == "infrastructure" for r in results) else 0
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -205,8 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--db", help="nbgrader db_url (default: the course's SQLite gradebook)")
     batch.add_argument("--engine", choices=("local", "dask"), default="local")
     batch.add_argument("--address", help="address of a running Dask scheduler (default: a local cluster)")
-    batch.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission")
-    batch.add_argument("--report", type=Path, help="write a JSON report of the batch here")
+    batch.add_argument("--timeout", type=float, help="seconds one job may take before the machinery is deemed to "
+                       "have failed (default: the student's budgets from the course config plus a margin)")
+    batch.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    batch.add_argument("--report", type=Path, help="write the batch as JSON here: every student's status "
+                       "(graded, unchanged, refused, failed, infrastructure) and the scores that changed")
     report = commands.add_parser("report", help="the class report of graded assignments")
     which = report.add_mutually_exclusive_group(required=True)
     which.add_argument("assignment", nargs="?", help="assignment folder, e.g. 01_tabular_q_learning")

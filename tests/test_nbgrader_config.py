@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.grading.nbgrader_plugin import GradeInSandbox, SanitizeStudentContent, SubmissionGuard
+from autograder.grading.nbgrader_plugin import GradeInSandbox, SanitizeStudentContent
 from tests.helpers import ROOT
 
 
@@ -19,8 +19,8 @@ def test_config_installs_the_trusted_grader_and_keeps_nbgrader_safeguards():
     assert pipeline[:2] == [GradeInSandbox, SanitizeStudentContent]  # no kernel: nbgrader's Execute is gone
     assert [p.__name__ for p in pipeline[2:]] == ["IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput",
                                                    "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"]
-    assert config.Autograde.sanitize_preprocessors[0] is SubmissionGuard
-    assert [p.__name__ for p in config.Autograde.sanitize_preprocessors[1:]] == [
+    # The submission is looked at once, by the grader (GradeInSandbox), not by a separate guard step.
+    assert [p.__name__ for p in config.Autograde.sanitize_preprocessors] == [
         "ClearOutput", "DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata"]
     feedback = config.GenerateFeedback.preprocessors
     assert feedback[0].__name__ == "ClearHiddenTests" and SanitizeStudentContent in feedback

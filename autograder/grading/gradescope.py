@@ -12,8 +12,9 @@ import json
 import zipfile
 from pathlib import Path
 
-from autograder.grading import submission
-from autograder.grading.notebook import NotebookVerdict, assignment_id, grade_notebook, read_notebook
+from autograder.grading.grade import grade_submission
+from autograder.grading.notebook import assignment_id, read_notebook
+from autograder.grading.record import RECORD_NAME, GradingRecord
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGED = ("pyproject.toml", "requirements.lock", "README.md", "autograder", "rlir")
@@ -43,34 +44,30 @@ python3.11 -m venv .venv
 """
 
 
-def results_json(verdict: NotebookVerdict) -> dict:
-    """Gradescope's results format: total score and one test per graded cell, with the failure message."""
-    tests = []
-    for cell in verdict.cells:
-        output = cell.output.strip()
-        if not cell.passed:
-            output = (output + "\n" if output else "") + f"{cell.error_name}: {cell.error_message}"
-        tests.append({"name": cell.grade_id, "score": cell.points, "max_score": cell.max_points,
-                      "output": output, "visibility": "visible"})
-    notes = "".join(f"A cell failed: {error.splitlines()[0]}\n" for error in verdict.load_errors)
-    return {"score": verdict.points, "output": notes or "Every cell ran without an error.", "visibility": "visible",
+def results_json(record: GradingRecord) -> dict:
+    """Gradescope's results format, rendered from a grading record: the total score and one test per graded
+    cell, with the failure as the student sees it."""
+    if record.status == "refused":
+        what = "Could not read the submission as a notebook" if "notebook" in record.refusal or \
+            "JSON" in record.refusal else "Could not grade the submission"
+        return {"score": 0.0, "output": f"{what}: {record.refusal}", "visibility": "visible", "tests": []}
+    tests = [{"name": cell.grade_id, "score": cell.points, "max_score": cell.max_points,
+              "output": "PASSED" if cell.passed else f"{cell.error}: {cell.message}", "visibility": "visible"}
+             for cell in record.cells]
+    notes = "".join(f"Note: {note}\n" for note in record.notes)
+    notes += "".join(f"A cell failed: {error.splitlines()[0]}\n" for error in record.cell_errors)
+    return {"score": record.points, "output": notes or "Every cell ran without an error.", "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
 
 
 def grade_to_results(notebook: Path, assignment: str, tests: Path, results: Path) -> dict:
-    """Grade one submitted notebook against the instructor's test cells and write ``results.json``."""
-    refused = submission.refusal(notebook, notebook.parent)
-    problem = refused or (submission.notebook_problem(notebook) if notebook.exists()
-                          else f"no notebook named {notebook.name}")
-    if problem:  # not a notebook: zero, with a reason the student can act on
-        what = "Could not grade the submission" if refused else "Could not read the submission as a notebook"
-        report = {"score": 0.0, "output": f"{what}: {problem}", "visibility": "visible", "tests": []}
-    else:
-        verdict = grade_notebook(read_notebook(notebook), assignment, test_cells_from=read_notebook(tests),
-                                 files=submission.regular_files(notebook.parent))
-        report = results_json(verdict)
+    """Grade one submitted notebook against the instructor's test cells and write ``results.json`` (and the
+    grading record beside it)."""
+    record = grade_submission(notebook.parent, assignment, trusted={notebook.name: read_notebook(tests)}).record
+    report = results_json(record)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(report, indent=2))
+    record.write(results.parent / RECORD_NAME)
     return report
 
 

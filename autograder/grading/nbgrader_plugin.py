@@ -1,12 +1,12 @@
 """nbgrader preprocessors that make autograding trustworthy.
 
-* :class:`SubmissionGuard` (first of nbgrader's sanitising steps) refuses a notebook that is not a regular file
-  of the submission (a symbolic link, a hard link to a file elsewhere, a device): nothing it points to is
-  read into the graded notebook; and it records which graded cells the student's notebook had, for the notes.
-* :class:`GradeInSandbox` replaces nbgrader's ``Execute``: it runs the notebook's cells once, in notebook order,
-  in the sandbox (see ``notebook.py``), keeps their outputs, and judges every graded test cell outside that
-  process, replacing the cell's outputs with the verdict. No Jupyter kernel runs student code, and the
-  instructor's test cells never enter the student's process.
+* :class:`GradeInSandbox` replaces nbgrader's ``Execute``: it grades the submission with the one producer of
+  grading records (``grade.py``): the submission folder is looked at once (a notebook that is a link, a hard link
+  to a file elsewhere or a device is refused and nothing it points to is kept; refused files and repaired cells
+  are noted), the notebook's cells run once, in notebook order, in the sandbox (``notebook.py``), and every graded
+  test cell is judged outside that process. It renders the record: each graded cell's outputs become its verdict,
+  the notes a markdown cell at the top, and it writes the record itself as ``grading.json`` beside the notebook.
+  No Jupyter kernel runs student code, and the instructor's test cells never enter the student's process.
 * :class:`SanitizeStudentContent` removes active content (scripts, event handlers, JavaScript outputs) from
   what the student's cells produced and from their markdown, in the autograded notebook and in the feedback.
 
@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,22 +23,21 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Int
+from traitlets import Bool, Float, Int, Unicode
 
 from autograder.grading import submission
+from autograder.grading.grade import GradingOptions, Intake, grade_submission
 from autograder.grading.notebook import (
     CELL_BUDGET_SECONDS,
     NOTEBOOK_BUDGET_SECONDS,
     NOTEBOOK_CELL_TIMEOUT,
     SUBMISSION_BUDGET_SECONDS,
     CellVerdict,
-    grade_notebook,
     is_graded_test_cell,
 )
+from autograder.grading.record import RECORD_NAME, GradingRecord, StaleRecord, load_record
 from autograder.sandbox import jail_mechanism
 from autograder.sandbox.policy import DEFAULT_LIMITS, Limits
-
-RECORD = "rlir_submission"  # notebook metadata the guard writes and the grader reads (never the student's)
 
 
 def verdict_outputs(verdict: CellVerdict) -> list[NotebookNode]:
@@ -45,6 +45,10 @@ def verdict_outputs(verdict: CellVerdict) -> list[NotebookNode]:
     outputs = []
     if verdict.output:
         outputs.append(NotebookNode(output_type="stream", name="stdout", text=verdict.output))
+    elif verdict.reused and verdict.passed:
+        outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                    text=f"PASSED {verdict.grade_id} (verdict kept from the previous grading: "
+                                    "neither this submission nor this check changed)\n"))
     for figure in verdict.figures:
         outputs.append(NotebookNode(output_type="display_data", metadata={},
                                     data={"image/png": figure, "text/plain": "<learning curve>"}))
@@ -58,30 +62,14 @@ def _grade_id(cell) -> str:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
 
-class SubmissionGuard(NbGraderPreprocessor):
-    """Refuse a notebook that is not a regular file of its own, before anything of it is used."""
-
-    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        metadata = resources.get("metadata", {})
-        path = Path(metadata.get("path", ".")) / f"{metadata.get('name', resources.get('unique_key', ''))}.ipynb"
-        reason = submission.refusal(path, Path(metadata.get("path", ".")))
-        record = {"refused": reason,
-                  "graded": {_grade_id(c): c.cell_type for c in nb.cells if _grade_id(c) and
-                             c.get("metadata", {}).get("nbgrader", {}).get("grade")}}
-        if reason:
-            self.log.error("refused %s: %s", path, reason)
-            for cell in nb.cells:  # nothing of what it points to goes on; nbgrader restores the graded cells
-                cell.source = ""
-                if cell.cell_type == "code":
-                    cell.outputs = []
-        nb.metadata[RECORD] = record
-        return nb, resources
+def _is_locked(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
 
 
 class GradeInSandbox(NbGraderPreprocessor):
-    """Run the student's cells once in the sandbox and judge each graded cell outside it. Its time budgets
-    and the worker's limits are set in nbgrader_config.py like nbgrader's own (``c.GradeInSandbox.timeout``,
-    ``c.GradeInSandbox.memory_bytes``...); the defaults are grading's and the sandbox policy's."""
+    """Grade the notebook into its grading record and render it. Its time budgets and the worker's limits are
+    set in nbgrader_config.py like nbgrader's own (``c.GradeInSandbox.timeout``, ``c.GradeInSandbox.memory_bytes``
+    ...); the defaults are grading's and the sandbox policy's."""
 
     enabled = Bool(True, help="Grade in the sandbox (replaces nbgrader's Execute)").tag(config=True)
     timeout = Float(NOTEBOOK_CELL_TIMEOUT, help="Seconds a student cell may run before it is interrupted"
@@ -98,66 +86,93 @@ class GradeInSandbox(NbGraderPreprocessor):
     open_files = Int(DEFAULT_LIMITS.open_files, help="Files the worker may hold open").tag(config=True)
     file_bytes = Int(DEFAULT_LIMITS.file_bytes, help="Largest file the worker may write").tag(config=True)
     cpu_seconds = Int(DEFAULT_LIMITS.cpu_seconds, help="CPU seconds of the worker (0: no cap)").tag(config=True)
+    job = Unicode("", help="A batch job file (JSON: the submission's intake, already taken on the original "
+                  "folder, and the previous grading record): set by `python -m autograder batch`, not by hand"
+                  ).tag(config=True)
 
     def limits(self) -> Limits:
         """The worker's resource limits, as configured."""
         return Limits(memory_bytes=self.memory_bytes, processes=self.processes, open_files=self.open_files,
                       file_bytes=self.file_bytes, cpu_seconds=self.cpu_seconds)
 
+    def options(self) -> GradingOptions:
+        """The budgets and limits grading runs with, as configured."""
+        return GradingOptions(self.timeout, self.notebook_budget, self.cell_budget, self.submission_budget,
+                              self.limits())
+
+    def _job(self) -> tuple[Intake | None, GradingRecord | None]:
+        if not self.job:
+            return None, None
+        data = json.loads(Path(self.job).read_text(encoding="utf-8"))
+        try:
+            previous = GradingRecord.from_dict(data["previous"]) if data.get("previous") else None
+        except StaleRecord:
+            previous = None
+        return Intake.from_dict(data["intake"]), previous
+
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        assignment = resources["nbgrader"]["assignment"]
-        record = nb.metadata.pop(RECORD, None) or {"refused": "", "graded": {}}
-        folder = Path(resources.get("metadata", {}).get("path", "."))
-        notes = submission.notes_from_environment()
-        notes += [f"`{name}`: {why}" for name, why in submission.refused_files(
-            submission.submitted_folder(folder, resources))]
-        notes += _cell_notes(nb, record["graded"]) if not record["refused"] else []
-        if record["refused"]:
-            self._refuse(nb, record["refused"])
-            notes.insert(0, f"this notebook was not graded: {record['refused']}")
+        assignment, student = resources["nbgrader"]["assignment"], resources["nbgrader"].get("student", "")
+        built = Path(resources.get("metadata", {}).get("path", "."))
+        name = f"{resources.get('metadata', {}).get('name', resources.get('unique_key', ''))}.ipynb"
+        folder = submission.submitted_folder(built, resources) or built
+        checked, previous = self._job()
+        if checked is None and not jail_mechanism():
+            self.log.warning("this machine cannot jail student code (needs bubblewrap, or root and unshare): "
+                             "no network, file-system or process isolation for this submission")
+        graded = grade_submission(folder, assignment, trusted={name: nb}, notebooks={name: nb}, student=student,
+                                  options=self.options(), checked=checked, previous=previous)
+        record = graded.record
+        notes = list(record.notes)
+        if record.status == "refused":
+            self.log.error("refused %s: %s", folder / name, record.refusal)
+            self._refuse(nb, record.refusal)
+            notes.insert(0, f"this notebook was not graded: {record.refusal}")
         else:
-            if not jail_mechanism():
-                self.log.warning("this machine cannot jail student code (needs bubblewrap, or root and unshare): "
-                                 "no network, file-system or process isolation for this submission")
-            verdict = grade_notebook(nb, assignment, files=submission.regular_files(folder),
-                                     cell_timeout=self.timeout, notebook_budget=self.notebook_budget,
-                                     cell_budget=self.cell_budget, submission_budget=self.submission_budget,
-                                     limits=self.limits())
+            verdict = graded.verdicts[name]
             by_id = {cell.grade_id: cell for cell in verdict.cells}
             for index, cell in enumerate(nb.cells):
                 if is_graded_test_cell(cell):
                     cell.outputs = verdict_outputs(by_id[_grade_id(cell)])
                 elif cell.cell_type == "code":
                     cell.outputs = [from_dict(output) for output in verdict.cell_outputs.get(index, [])]
-            for error in verdict.load_errors:
+            for error in record.cell_errors:
                 self.log.warning("a cell failed: %s", error.splitlines()[0])
-            self.log.info("trusted checks: %s / %s points (cells ran in %.1f s)", verdict.points,
-                          verdict.max_points, verdict.seconds.get("cells", 0.0))
+            self.log.info("trusted checks: %s / %s points (cells ran in %.1f s)", record.points,
+                          record.max_points, record.seconds.get("cells", 0.0))
         if notes:
             nb.cells.insert(0, notes_cell(notes))
+        write_record(record, built)
         return nb, resources
 
     def _refuse(self, nb: NotebookNode, reason: str) -> None:
+        """Keep nothing of a refused notebook but the instructor's cells nbgrader restored; its graded cells
+        say why they were not graded."""
         for cell in nb.cells:
             if is_graded_test_cell(cell):
                 cell.outputs = [NotebookNode(output_type="error", ename="NotGraded", evalue=reason,
                                              traceback=[f"NotGraded: {reason}"])]
+            elif not _is_locked(cell):
+                cell.source = ""
+                if cell.cell_type == "code":
+                    cell.outputs = []
 
 
-def _cell_notes(nb: NotebookNode, submitted: dict[str, str]) -> list[str]:
-    """What nbgrader had to put back: graded cells the student deleted, or whose type they changed."""
-    notes = []
-    for cell in nb.cells:
-        grade_id = _grade_id(cell)
-        if not is_graded_test_cell(cell):
-            continue
-        if grade_id not in submitted:
-            notes.append(f"graded cell `{grade_id}` was missing from your notebook; the instructor's copy was "
-                         "put back and graded")
-        elif submitted[grade_id] != cell.cell_type:
-            notes.append(f"graded cell `{grade_id}` had been changed to a {submitted[grade_id]} cell; it was "
-                         "restored as a code cell and graded")
-    return notes
+def write_record(record: GradingRecord, folder: Path) -> Path:
+    """Write ``record`` as the folder's ``grading.json``, keeping the cells of the submission's other notebooks
+    from a record of the same submission and grader already there (nbgrader grades one notebook at a time)."""
+    path = folder / RECORD_NAME
+    try:
+        existing = load_record(path)
+    except (FileNotFoundError, StaleRecord):
+        existing = None
+    if existing is not None and existing.status == record.status == "graded" and \
+            (existing.submission_fingerprint, existing.student) == (record.submission_fingerprint, record.student):
+        mine = {c.notebook for c in record.cells}
+        record.cells = [c for c in existing.cells if c.notebook not in mine] + record.cells
+        record.cell_errors = [*existing.cell_errors, *record.cell_errors]
+        record.points = sum(c.points for c in record.cells)
+        record.max_points = sum(c.max_points for c in record.cells)
+    return record.write(path)
 
 
 def notes_cell(notes: list[str]) -> NotebookNode:
@@ -224,8 +239,8 @@ def configure(c) -> None:
     )
 
     submission.install_copy_guard()
-    c.Autograde.sanitize_preprocessors = [SubmissionGuard, ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                          OverwriteCells, CheckCellMetadata]
+    c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                                          CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [
         GradeInSandbox, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

@@ -5,19 +5,19 @@
 application for each step in turn, in one interpreter, with the course's ``nbgrader_config.py`` read afresh for
 each (as the commands would), and stops at the first step that fails.
 
-Usage (in a course folder): ``python -m autograder.grading.nbgrader_steps ASSIGNMENT STUDENT``
+Usage (in a course folder): ``python -m autograder.grading.nbgrader_steps ASSIGNMENT STUDENT [AUTOGRADE_ARG...]``
+(the extra arguments go to ``autograde``, e.g. ``--GradeInSandbox.job=FILE``). Its exit code says whether every
+step ran; what grading produced is the grading record nbgrader's plugin writes, never this process's output.
 """
 
 from __future__ import annotations
 
 import sys
 
-FAILED_MARK = "nbgrader step failed:"  # then the step's name; the batch grader reads it
 
-
-def steps(folder: str, student: str) -> list[list[str]]:
+def steps(folder: str, student: str, *autograde_args: str) -> list[list[str]]:
     """The nbgrader commands one submission goes through, in order."""
-    return [["autograde", folder, "--student", student, "--create", "--force"],
+    return [["autograde", folder, "--student", student, "--create", "--force", *autograde_args],
             ["generate_feedback", folder, "--student", student, "--force"]]
 
 
@@ -53,11 +53,11 @@ def _forget_apps() -> None:
 
 
 def main(argv: list[str]) -> int:
-    folder, student = argv
-    for step in steps(folder, student):
+    folder, student, *autograde_args = argv
+    for step in steps(folder, student, *autograde_args):
         code = run_app(step)
         if code != 0:
-            print(f"{FAILED_MARK} {step[0]} (exit {code})", file=sys.stderr, flush=True)
+            print(f"nbgrader {step[0]} failed (exit {code})", file=sys.stderr, flush=True)
             return code
     return 0
 

@@ -40,6 +40,37 @@ GRADING_ENV = {"NBGRADER_EXECUTION": "autograde", "RLIR_TRUSTED_GRADER": "1",
 
 
 @dataclass
+class Failure:
+    """A failed property as the check reported it (a :class:`CheckFailure`'s fields), kept as data."""
+
+    prop: str
+    falsifying_input: str
+    expected: str
+    got: str
+    hint: str
+    fatal: bool = False  # the student's process hung or died: the property could not be judged
+
+    @classmethod
+    def of(cls, failure: CheckFailure) -> Failure:
+        return cls(failure.prop, failure.falsifying_input, failure.expected, failure.got, failure.hint,
+                   bool(getattr(failure, "fatal", False)))
+
+
+@dataclass
+class CellOutcome:
+    """What running one test cell gave; unpacks as ``(passed, output, error name, message)``."""
+
+    passed: bool
+    output: str = ""
+    error_name: str = ""
+    message: str = ""
+    failure: Failure | None = None  # the structured failure, when a check raised a CheckFailure
+
+    def __iter__(self):
+        return iter((self.passed, self.output, self.error_name, self.message))
+
+
+@dataclass
 class CellVerdict:
     """The outcome of one graded test cell."""
 
@@ -50,6 +81,8 @@ class CellVerdict:
     error_name: str = ""
     error_message: str = ""
     figures: list[str] = field(default_factory=list)  # base64 PNG learning curves, shown in the feedback
+    failure: Failure | None = None  # the property, input, expected, got and hint of a CheckFailure
+    reused: bool = False  # judged in an earlier run of the same submission with the same check (not rerun)
 
     @property
     def points(self) -> float:
@@ -142,9 +175,10 @@ def notebook_cells(nb) -> list[tuple[int, str, str]]:
     return cells
 
 
-def run_test_cell(source: str, student_objects: dict, figures: list[str] | None = None) -> tuple[bool, str, str, str]:
+def run_test_cell(source: str, student_objects: dict, figures: list[str] | None = None) -> CellOutcome:
     """Run one test cell in a fresh namespace holding only ``student_objects`` (proxies when grading);
-    return (passed, stdout, error name, message). Learning curves the checks attach go to ``figures``."""
+    return its outcome (unpacks as passed, stdout, error name, message; a CheckFailure's fields are kept in
+    ``failure``). Learning curves the checks attach go to ``figures``."""
     namespace = {"__builtins__": builtins, "__name__": "__rlir_grader__", **student_objects}
     stdout = io.StringIO()
     try:
@@ -152,14 +186,14 @@ def run_test_cell(source: str, student_objects: dict, figures: list[str] | None 
         with judging(figures), contextlib.redirect_stdout(stdout):
             exec(code, namespace)  # noqa: S102 - the instructor's test cell, restored by nbgrader
     except CheckFailure as failure:
-        return False, stdout.getvalue(), "CheckFailure", str(failure)
+        return CellOutcome(False, stdout.getvalue(), "CheckFailure", str(failure), Failure.of(failure))
     except AssertionError as failure:
-        return False, stdout.getvalue(), "AssertionError", str(failure) or "a hidden test failed"
+        return CellOutcome(False, stdout.getvalue(), "AssertionError", str(failure) or "a hidden test failed")
     except Exception as error:  # noqa: BLE001 - reported as this cell's failure, never the batch's
         frames = traceback.extract_tb(error.__traceback__)
         where = "the grader" if any("autograder" in f.filename for f in frames[-1:]) else "this test"
-        return False, stdout.getvalue(), type(error).__name__, f"{error} (raised in {where})"
-    return True, stdout.getvalue(), "", ""
+        return CellOutcome(False, stdout.getvalue(), type(error).__name__, f"{error} (raised in {where})")
+    return CellOutcome(True, stdout.getvalue())
 
 
 def test_positions(nb, cells: list[tuple[int, str, str]]) -> dict[str, int]:
@@ -178,11 +212,12 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                    submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None,
                    files: dict[str, bytes] | None = None, cell_timeout: float = NOTEBOOK_CELL_TIMEOUT,
                    notebook_budget: float = NOTEBOOK_BUDGET_SECONDS, cell_budget: float = CELL_BUDGET_SECONDS,
-                   limits: Limits = DEFAULT_LIMITS) -> NotebookVerdict:
+                   limits: Limits = DEFAULT_LIMITS, all_cells: bool | None = None) -> NotebookVerdict:
     """Run ``nb``'s cells once, in order, in a sandbox, and judge each graded test cell of ``nb`` (or of
     ``test_cells_from``, the trusted copy) where it stands: on what the cells above it defined, as running the
     notebook top to bottom would. A graded cell missing from ``nb`` is judged after the last cell. ``only``
-    limits grading to those grade ids; ``files`` (relative path -> bytes) are put beside the notebook. The
+    limits grading to those grade ids (and, unless ``all_cells``, the run to the cells they need); ``files``
+    (relative path -> bytes) are put beside the notebook. The
     budgets (seconds) and the worker's ``limits`` default to this module's constants and the sandbox's."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
@@ -212,12 +247,13 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                 sandbox.set_deadline(min(deadline, time.monotonic() + cell_budget))
                 sandbox.current_check = result.grade_id
                 proxies = {name: sandbox.function(name) for name in module.CONTRACT}
-                ok, output, name, message = run_test_cell(cell.source, proxies, result.figures)
-                result.passed, result.output, result.error_name, result.error_message = ok, output, name, message
+                outcome = run_test_cell(cell.source, proxies, result.figures)
+                result.passed, result.output, result.error_name, result.error_message, result.failure = (
+                    outcome.passed, outcome.output, outcome.error_name, outcome.message, outcome.failure)
             verdict.seconds[result.grade_id] = time.monotonic() - started
             verdict.cells.append(result)
         sandbox.set_deadline(None)
-        if only is None:
+        if only is None if all_cells is None else all_cells:
             sandbox.run_until(len(cells))  # the cells after the last graded one, for their outputs
         verdict.seconds["cells"] = sandbox.cell_seconds
         verdict.cell_outputs = {cells[i][0]: outputs for i, outputs in sandbox.outputs.items()}

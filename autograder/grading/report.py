@@ -41,6 +41,18 @@ def run_batch_first(course: Path, folder: str, what: str) -> NothingToReport:
     return NothingToReport(f"{folder}: {what}; run `python -m autograder batch {folder} --course {course}` first")
 
 
+def current_grader_fingerprint(course: Path, folder: str) -> str:
+    """The grader fingerprint this grader writes into the records of ``folder`` in ``course`` (its instructor
+    notebooks, its checks, the course's grading options), as ``batch`` compares it."""
+    from autograder.grading import fingerprint
+    from autograder.grading.grade import options_from_config, trusted_notebooks
+    from autograder.grading.notebook import assignment_module
+
+    prints = fingerprint.cell_fingerprints(trusted_notebooks(Path(course) / "source" / folder),
+                                           assignment_module(folder), options_from_config(Path(course)).as_dict())
+    return fingerprint.grader_fingerprint(prints)
+
+
 def gradebook_view(db_url: str, course: Path, folder: str) -> dict:
     """What the gradebook says about ``folder``: max score, due date, and per student with a submission their
     raw score, late penalty, final score (as ``nbgrader export`` computes it), time, lateness, and points per
@@ -180,10 +192,9 @@ def build_report(course: Path, folder: str, grader_fingerprint: str, *, db_url: 
     """The class report of ``folder`` from the gradebook at ``db_url`` (default: the course's SQLite gradebook)
     and the records in ``autograded/``; ``grader_fingerprint``: the current grader's."""
     course = Path(course).resolve()
-    if db_url is None:
-        if not (course / "gradebook.db").is_file():
-            raise run_batch_first(course, folder, f"no gradebook in {course}")
-        db_url = f"sqlite:///{course / 'gradebook.db'}"
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
+        raise run_batch_first(course, folder, f"no gradebook at {db_url.removeprefix('sqlite:///')}")
     gradebook = gradebook_view(db_url, course, folder)
     submitted = sorted(gradebook["students"])
     records, stale = read_records(course, folder, submitted, grader_fingerprint)

@@ -15,7 +15,6 @@ import stat
 from collections import Counter
 from pathlib import Path
 
-NOTES_VARIABLE = "RLIR_SUBMISSION_NOTES"  # the batch grader's notes on a submission, for its feedback
 MAX_FILE_BYTES = 50_000_000
 MAX_TOTAL_BYTES = 200_000_000
 SKIPPED_FOLDERS = (".ipynb_checkpoints", "__pycache__", ".hypothesis", ".git")
@@ -172,14 +171,6 @@ def submitted_folder(autograded: Path, resources: dict) -> Path | None:
     if autograded.name != assignment or autograded.parent.name != student:
         return None
     return autograded.parent.parent.parent / "submitted" / student / assignment
-
-
-def notes_from_environment() -> list[str]:
-    try:
-        notes = json.loads(os.environ.get(NOTES_VARIABLE, "[]"))
-    except json.JSONDecodeError:
-        return []
-    return [str(note) for note in notes] if isinstance(notes, list) else []
 
 
 def plain_text(note: str) -> str:
