@@ -45,13 +45,14 @@ def _lines_ratio(a: str, b: str) -> float:
 def corpus_pairs() -> Iterator[CorpusPair]:
     """Every pair of authors (and of a mutant with an alternative) over the functions both wrote."""
     for name, assignment in sorted(registry().items()):
-        template = similarity.CELL_BREAK.join(similarity.template_cells(read_notebook(assignment.release_notebook(ROOT))))
+        release = read_notebook(assignment.release_notebook(ROOT))
+        template = similarity.CELL_BREAK.join(similarity.template_cells(release))
         instructor = {k.removeprefix("answer_"): v for k, v in answer_cells(assignment.source_notebook(ROOT)).items()}
         authors = {"instructor": instructor, **corpus(name).ALTERNATIVES}
 
-        def derived(alternative: str, functions: set[str]) -> bool:
+        def derived(alternative: str, functions: set[str], authors: dict = authors) -> bool:
             text = "\n".join(authors[alternative][f] for f in sorted(functions))
-            return _lines_ratio(text, "\n".join(instructor[f] for f in sorted(functions))) >= DERIVED
+            return _lines_ratio(text, "\n".join(authors["instructor"][f] for f in sorted(functions))) >= DERIVED
 
         for (first, a), (second, b) in itertools.combinations(authors.items(), 2):
             common = sorted(set(a) & set(b))

@@ -109,8 +109,9 @@ def render(report: ClassReport) -> str:
     images = plots(data)
     counts = data["counts"]
     students = _table(["student", "points", "max", "status", "late", "seconds"],
-                      [[_td(_e(s["student"])), _td(_number(s["points"], 1), True), _td(_number(s["max_points"], 0), True),
-                        _td(_e(s["status"])), _td("late" if s["late"] else ""), _td(_number(s["seconds"], 1), True)]
+                      [[_td(_e(s["student"])), _td(_number(s["points"], 1), True),
+                        _td(_number(s["max_points"], 0), True), _td(_e(s["status"])),
+                        _td("late" if s["late"] else ""), _td(_number(s["seconds"], 1), True)]
                        for s in data["students"]], "students")
     checks = _table(["check", "max points", "pass rate", "mean points", "discrimination", "failures by property"],
                     [[_td(_e(c["check"])), _td(_number(c["max_points"], 1), True),
