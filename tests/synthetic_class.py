@@ -93,7 +93,7 @@ def with_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat
 
 
 def class_notebooks() -> dict[str, nbformat.NotebookNode]:
-    """student -> submitted notebook (14 students)."""
+    """student -> submitted notebook (12 students)."""
     alternatives = corpus(ASSIGNMENT).ALTERNATIVES
     notebooks = {
         "ada_solution": notebook_of(ASSIGNMENT, Submission(base="solution")),
@@ -107,10 +107,9 @@ def class_notebooks() -> dict[str, nbformat.NotebookNode]:
         "gil_half": notebook_of(ASSIGNMENT, Submission(solved=("shape_reward", "greedy_policy"))),
     }
     for student, mutants in {"hal_sign": ("update_sign_error",), "ivy_sign": ("update_sign_error",),
-                             "jo_terminal": ("update_bootstraps_from_terminal",),
                              "kit_argmax": ("epsilon_greedy_first_maximum",),
                              "lu_axis": ("greedy_policy_wrong_axis",),
-                             "mo_mean": ("value_iteration_mean_instead_of_max",),
-                             "ned_two": ("shape_reward_punishes_every_zero", "epsilon_greedy_returns_array")}.items():
+                             "mo_two": ("value_iteration_mean_instead_of_max", "shape_reward_punishes_every_zero")
+                             }.items():
         notebooks[student] = notebook_of(ASSIGNMENT, Submission(base="solution", mutants=mutants))
     return notebooks

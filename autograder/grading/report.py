@@ -188,19 +188,20 @@ def own_codes(course: Path, folder: str, students: list[str]) -> tuple[dict[str,
     return codes, similarity.CELL_BREAK.join(given)
 
 
-def build_report(course: Path, folder: str, grader_fingerprint: str, *, db_url: str | None = None) -> ClassReport:
+def build_report(course: Path, folder: str, *, db_url: str | None = None,
+                 grader_fingerprint: str | None = None) -> ClassReport:
     """The class report of ``folder`` from the gradebook at ``db_url`` (default: the course's SQLite gradebook)
-    and the records in ``autograded/``; ``grader_fingerprint``: the current grader's."""
+    and the records in ``autograded/``; ``grader_fingerprint``: the current grader's (default: computed)."""
     course = Path(course).resolve()
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
         raise run_batch_first(course, folder, f"no gradebook at {db_url.removeprefix('sqlite:///')}")
     gradebook = gradebook_view(db_url, course, folder)
     submitted = sorted(gradebook["students"])
+    if not any(record_path(course, student, folder).exists() for student in submitted):
+        raise run_batch_first(course, folder, f"no grading record (autograded/<student>/{folder}/grading.json)")
+    grader_fingerprint = grader_fingerprint or current_grader_fingerprint(course, folder)
     records, stale = read_records(course, folder, submitted, grader_fingerprint)
-    if not records and not stale:
-        raise run_batch_first(course, folder, "no grading record (autograded/<student>/"
-                                              f"{folder}/grading.json)")
     graded = [s for s in submitted if s in records and records[s].status == "graded"]
     students = []
     for student in submitted:
