@@ -188,6 +188,51 @@ def own_codes(course: Path, folder: str, students: list[str]) -> tuple[dict[str,
     return codes, similarity.CELL_BREAK.join(given)
 
 
+def student_rows(gradebook: dict, records: dict[str, GradingRecord], stale: dict[str, str]) -> list[dict]:
+    """Per student with a submission in the gradebook: points (the gradebook's), status (the record's, or
+    ``stale`` / ``no record``), lateness, grading time."""
+    rows = []
+    for student, book in sorted(gradebook["students"].items()):
+        record = records.get(student)
+        rows.append({"student": student,
+                     "status": record.status if record else ("stale" if student in stale else "no record"),
+                     "points": book["score"], "raw_points": book["raw_score"], "late_penalty": book["late_penalty"],
+                     "max_points": gradebook["max_score"], "late": book["late"], "seconds_late": book["seconds_late"],
+                     "submitted_at": book["submitted_at"],
+                     "seconds": record.seconds.get("total") if record else None})
+    return rows
+
+
+def not_graded_rows(course: Path, folder: str, students: list[dict], gradebook: dict,
+                    records: dict[str, GradingRecord], stale: dict[str, str]) -> list[dict]:
+    """Everyone whose submission was not graded, and why: refused or failed by their record, a stale or missing
+    record, a submission the gradebook has no grade for, a student of the gradebook who submitted nothing."""
+    from autograder.grading.batch import submissions
+
+    rows = [{"student": s["student"], "status": s["status"],
+             "reason": _reason(records[s["student"]]) if s["student"] in records else
+             stale.get(s["student"], f"no grading record: grade it with `python -m autograder batch {folder}`")}
+            for s in students if s["status"] != "graded"]
+    rows += [{"student": student, "status": "not in gradebook",
+              "reason": f"submitted but never graded into the gradebook: run `python -m autograder batch {folder}`"}
+             for student, _ in submissions(course, folder) if student not in gradebook["students"]]
+    rows += [{"student": s, "status": "absent", "reason": "no submission"} for s in gradebook["absent"]]
+    return rows
+
+
+def disagreements(graded: list[str], gradebook: dict, records: dict[str, GradingRecord]) -> list[dict]:
+    """Graded cells whose points in the gradebook are not their record's (a manual grade, a grade written by
+    something else): listed, so that neither source is silently preferred."""
+    rows = []
+    for student in graded:
+        cells = gradebook["students"][student]["cells"]
+        for cell in records[student].cells:
+            book = cells.get(cell.grade_id, {}).get("points")
+            if book is None or abs(book - cell.points) > FULL:
+                rows.append({"student": student, "check": cell.grade_id, "gradebook": book, "record": cell.points})
+    return rows
+
+
 def build_report(course: Path, folder: str, *, db_url: str | None = None,
                  grader_fingerprint: str | None = None) -> ClassReport:
     """The class report of ``folder`` from the gradebook at ``db_url`` (default: the course's SQLite gradebook)
@@ -203,26 +248,10 @@ def build_report(course: Path, folder: str, *, db_url: str | None = None,
     grader_fingerprint = grader_fingerprint or current_grader_fingerprint(course, folder)
     records, stale = read_records(course, folder, submitted, grader_fingerprint)
     graded = [s for s in submitted if s in records and records[s].status == "graded"]
-    students = []
-    for student in submitted:
-        book, record = gradebook["students"][student], records.get(student)
-        status = record.status if record else ("stale" if student in stale else "no record")
-        students.append({"student": student, "status": status, "points": book["score"],
-                         "raw_points": book["raw_score"], "late_penalty": book["late_penalty"],
-                         "max_points": gradebook["max_score"], "late": book["late"],
-                         "seconds_late": book["seconds_late"], "submitted_at": book["submitted_at"],
-                         "seconds": record.seconds.get("total") if record else None})
-    not_graded = [{"student": s["student"], "status": s["status"],
-                   "reason": _reason(records[s["student"]]) if s["student"] in records else
-                   stale.get(s["student"], "no grading record: grade it with `python -m autograder batch`")}
-                  for s in students if s["status"] != "graded"]
-    not_graded += [{"student": s, "status": "absent", "reason": "no submission"} for s in gradebook["absent"]]
+    students = student_rows(gradebook, records, stale)
+    not_graded = not_graded_rows(course, folder, students, gradebook, records, stale)
     seconds = [s["seconds"] for s in students if s["seconds"] is not None]
-    mismatches = [{"student": s, "check": c.grade_id, "gradebook": gradebook["students"][s]["cells"].get(
-                   c.grade_id, {}).get("points"), "record": c.points}
-                  for s in graded for c in records[s].cells
-                  if abs(gradebook["students"][s]["cells"].get(c.grade_id, {}).get("points", math.nan) - c.points)
-                  > FULL or c.grade_id not in gradebook["students"][s]["cells"]]
+    mismatches = disagreements(graded, gradebook, records)
     codes, template = own_codes(course, folder, [s for s in submitted if s in records])
     pairs = similarity.compare(codes, template)
     assignment = next((r.assignment for r in records.values()), folder)
