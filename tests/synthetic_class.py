@@ -111,5 +111,7 @@ def class_notebooks() -> dict[str, nbformat.NotebookNode]:
                              "lu_axis": ("greedy_policy_wrong_axis",),
                              "mo_two": ("value_iteration_mean_instead_of_max", "shape_reward_punishes_every_zero")
                              }.items():
-        notebooks[student] = notebook_of(ASSIGNMENT, Submission(base="solution", mutants=mutants))
+        # hal and ivy train; the others leave train_q_learning as released (the learning check is the costly one)
+        unsolved = () if student in ("hal_sign", "ivy_sign") else ("train_q_learning",)
+        notebooks[student] = notebook_of(ASSIGNMENT, Submission(base="solution", mutants=mutants, unsolved=unsolved))
     return notebooks
