@@ -159,13 +159,15 @@ def prepare_template(course: Path, folder: str, workdir: Path, db_url: str) -> P
 
 
 def grade_submission_job(template: str, submission: str, folder: str, student: str, timeout: float,
-                         previous: dict | None = None) -> SubmissionResult:
+                         previous: dict | None = None, shown: dict | None = None) -> SubmissionResult:
     """Grade one submission in its own scratch course; return its record and its output files. Raise
     :class:`MachineryFailure` when the machinery fails (the caller retries); never for the student's code.
 
     Safe to run in any worker (a thread here, or a Dask task on the same machine): it touches only its own
     scratch directory and returns everything it produced. The submission folder is looked at once
-    (:func:`~autograder.grading.grade.intake`); the scratch course gets only the files it accepts."""
+    (:func:`~autograder.grading.grade.intake`); the scratch course gets only the files it accepts. ``previous``
+    is the submission's earlier record (its verdicts of unchanged cells are kept), ``shown`` what the earlier
+    feedback showed for each graded cell (notebook -> grade id -> outputs), shown again for a kept verdict."""
     start = time.monotonic()
     source = Path(template) / "source" / folder
     trusted = trusted_notebooks(source)
@@ -183,7 +185,8 @@ def grade_submission_job(template: str, submission: str, folder: str, student: s
         submission_files.copy_submission(Path(submission), target)
         submission_files.upgrade_old_notebooks(target)
         job = course / JOB_FILE
-        job.write_text(json.dumps({"intake": checked.to_dict(), "previous": previous}), encoding="utf-8")
+        job.write_text(json.dumps({"intake": checked.to_dict(), "previous": previous, "shown": shown or {}}),
+                       encoding="utf-8")
         command = nbgrader_steps_command(folder, student, f"--GradeInSandbox.job={job}")
         try:
             returncode, output = _run_group(jailed(command), course, max(timeout - (time.monotonic() - start), 1.0))
@@ -245,8 +248,21 @@ def _limit_resources() -> None:
     """In the child before exec: the sandbox policy's limits on nbgrader (the grader's side of one job).
     Soft limits only, so that the sandbox worker it starts can still take the limits the course configures
     (``c.GradeInSandbox``) and make them its hard ones. No process cap: nbgrader runs as the grader's own
-    user, whose other processes would count too (the worker's cap binds its own user)."""
+    user, whose other processes would count too (the worker's cap binds its own user). And the job ends with the
+    process that started it: a batch (or Dask worker) killed mid-way leaves no grading behind."""
     DEFAULT_LIMITS.apply(processes=False, hard=False)
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the thread that started it goes (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def read_late_penalties(db: Path, folder: str, student: str) -> dict[str, float]:
@@ -373,9 +389,28 @@ def plan(course: Path, folder: str, options: GradingOptions, *, force: bool = Fa
                     previous.submission_fingerprint == fingerprint.submission_fingerprint(path):
                 result.known.append(SubmissionResult(student, "unchanged", previous, previous=previous))
                 continue
-        reuse = previous.to_dict() if previous is not None and not force else None
-        result.jobs.append((None, str(path), folder, student, timeout, reuse))
+        reuse = previous is not None and not force
+        result.jobs.append((None, str(path), folder, student, timeout, previous.to_dict() if reuse else None,
+                            shown_outputs(course / "autograded" / student / folder) if reuse else None))
     return result
+
+
+def shown_outputs(autograded: Path) -> dict[str, dict[str, list]]:
+    """notebook -> grade id -> the outputs an earlier grading rendered for each graded cell (the checks' lines,
+    learning curves), to show again where its verdict is kept. Only what is shown: verdicts come from records."""
+    import nbformat
+
+    from autograder.grading.notebook import _nbgrader
+
+    shown = {}
+    for path in sorted(autograded.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - nothing to show again: the verdict is rendered from the record
+            continue
+        shown[path.name] = {_nbgrader(c)["grade_id"]: c.get("outputs", []) for c in nb.cells
+                            if c.cell_type == "code" and _nbgrader(c).get("grade") and _nbgrader(c).get("grade_id")}
+    return shown
 
 
 def default_timeout(options: GradingOptions) -> float:

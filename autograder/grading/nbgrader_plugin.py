@@ -100,22 +100,23 @@ class GradeInSandbox(NbGraderPreprocessor):
         return GradingOptions(self.timeout, self.notebook_budget, self.cell_budget, self.submission_budget,
                               self.limits())
 
-    def _job(self) -> tuple[Intake | None, GradingRecord | None]:
+    def _job(self) -> tuple[Intake | None, GradingRecord | None, dict]:
+        """The batch job's intake, previous record and previously shown outputs (None, None, {} outside batch)."""
         if not self.job:
-            return None, None
+            return None, None, {}
         data = json.loads(Path(self.job).read_text(encoding="utf-8"))
         try:
             previous = GradingRecord.from_dict(data["previous"]) if data.get("previous") else None
         except StaleRecord:
             previous = None
-        return Intake.from_dict(data["intake"]), previous
+        return Intake.from_dict(data["intake"]), previous, data.get("shown") or {}
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         assignment, student = resources["nbgrader"]["assignment"], resources["nbgrader"].get("student", "")
         built = Path(resources.get("metadata", {}).get("path", "."))
         name = f"{resources.get('metadata', {}).get('name', resources.get('unique_key', ''))}.ipynb"
         folder = submission.submitted_folder(built, resources) or built
-        checked, previous = self._job()
+        checked, previous, shown = self._job()
         if checked is None and not jail_mechanism():
             self.log.warning("this machine cannot jail student code (needs bubblewrap, or root and unshare): "
                              "no network, file-system or process isolation for this submission")
@@ -130,9 +131,13 @@ class GradeInSandbox(NbGraderPreprocessor):
         else:
             verdict = graded.verdicts[name]
             by_id = {cell.grade_id: cell for cell in verdict.cells}
+            before = shown.get(name, {})
             for index, cell in enumerate(nb.cells):
                 if is_graded_test_cell(cell):
-                    cell.outputs = verdict_outputs(by_id[_grade_id(cell)])
+                    judged = by_id[_grade_id(cell)]
+                    kept = judged.reused and before.get(judged.grade_id) is not None
+                    cell.outputs = [from_dict(o) for o in before[judged.grade_id]] if kept \
+                        else verdict_outputs(judged)
                 elif cell.cell_type == "code":
                     cell.outputs = [from_dict(output) for output in verdict.cell_outputs.get(index, [])]
             for error in record.cell_errors:
