@@ -8,6 +8,9 @@
         Grade every changed submission of ASSIGNMENT in parallel, each isolated; write the gradebook, autograded/
         (with each grading.json) and feedback/; print a summary. Exit 2 if grading itself failed for anyone
         (their previous grade is kept).
+    python -m autograder report ASSIGNMENT [--course DIR] [--out DIR] [--db URL] | --all
+        The class report of graded assignments: report.json and a self-contained report.html (scores, pass rate
+        and commonest failures per check, who was not graded and why, students with near-identical code).
     python -m autograder gradescope NOTEBOOK --assignment ID --tests INSTRUCTOR_NOTEBOOK --results results.json
         Grade one notebook and write Gradescope's results.json.
     python -m autograder gradescope-zip ASSIGNMENT_FOLDER --out autograder.zip
@@ -183,6 +186,29 @@ def run_batch(args: argparse.Namespace) -> int:
     return 2 if any(r.status == "infrastructure" for r in results) else 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    """Write and print the class report of one assignment (or of every one with ``--all``); exit 1 when none
+    could be written (each assignment with nothing to report gets one line saying why)."""
+    from autograder.grading.report import NothingToReport, build_report, table
+    from autograder.grading.report_html import write
+
+    course = args.course.resolve()
+    folders = sorted(p.name for p in (course / "source").iterdir() if p.is_dir()) if args.all else [args.assignment]
+    written = 0
+    for folder in folders:
+        out = (args.out / folder if args.all else args.out) if args.out else course / "reports" / folder
+        try:
+            report = build_report(course, folder, db_url=args.db)
+        except NothingToReport as error:
+            print(error)
+            continue
+        json_path, html_path = write(report, out)
+        print(table(report))
+        print(f"wrote {json_path} and {html_path}\n")
+        written += 1
+    return 0 if written else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -206,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
     batch.add_argument("--report", type=Path, help="write the batch as JSON here: every student's status "
                        "(graded, unchanged, refused, failed, infrastructure) and the scores that changed")
+    report = commands.add_parser("report", help="the class report of graded assignments")
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("assignment", nargs="?", help="assignment folder, e.g. 01_tabular_q_learning")
+    which.add_argument("--all", action="store_true", help="every assignment in source/")
+    report.add_argument("--course", type=Path, default=Path.cwd())
+    report.add_argument("--out", type=Path, help="where report.json and report.html go (default: "
+                        "COURSE/reports/ASSIGNMENT; with --all, one folder per assignment in it)")
+    report.add_argument("--db", help="nbgrader db_url (default: the course's SQLite gradebook)")
     gradescope = commands.add_parser("gradescope", help="grade one notebook into Gradescope's results.json")
     gradescope.add_argument("notebook", type=Path)
     gradescope.add_argument("--assignment", required=True)
@@ -228,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "batch":
         return run_batch(args)
+    if args.command == "report":
+        return run_report(args)
     if args.command == "grade":
         return grade_one(args.notebook, args.assignment, args.tests)
     if args.command == "release":
