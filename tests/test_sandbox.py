@@ -474,9 +474,10 @@ def test_limits_and_budgets_set_in_nbgrader_config_reach_the_sandbox(tmp_path, m
     import nbformat
     from traitlets.config import Config
 
+    import autograder.grading.grade as grade
     import autograder.grading.nbgrader_plugin as plugin
-    from autograder.grading.notebook import NotebookVerdict
     from autograder.sandbox import Limits
+    from tests.helpers import ROOT
 
     config = Config()
     config.GradeInSandbox.memory_bytes = 3 * 1024**3
@@ -489,10 +490,20 @@ def test_limits_and_budgets_set_in_nbgrader_config_reach_the_sandbox(tmp_path, m
     config.GradeInSandbox.submission_budget = 56.0
     config.GradeInSandbox.notebook_budget = 78.0
     calls = []
-    monkeypatch.setattr(plugin, "grade_notebook", lambda nb, assignment, **options: (
-        calls.append(options), NotebookVerdict(assignment))[1])
-    resources = {"nbgrader": {"assignment": "tabular_q_learning", "student": "s"}, "metadata": {"path": str(tmp_path)}}
-    plugin.GradeInSandbox(config=config).preprocess(nbformat.v4.new_notebook(), resources)
+    class Captured(Exception):
+        """Stops grading once the options grade_notebook was called with are seen."""
+
+    def capture(nb, assignment, **options):  # what the plugin grades with, through grade_submission
+        calls.append(options)
+        raise Captured
+
+    monkeypatch.setattr(grade, "grade_notebook", capture)
+    release = ROOT / "release" / "01_tabular_q_learning" / "tabular_q_learning.ipynb"
+    shutil.copy(release, tmp_path / release.name)  # a submission the plugin's intake accepts
+    resources = {"nbgrader": {"assignment": "tabular_q_learning", "student": "s"},
+                 "metadata": {"path": str(tmp_path), "name": "tabular_q_learning"}}
+    with pytest.raises(Captured):
+        plugin.GradeInSandbox(config=config).preprocess(nbformat.read(str(release), as_version=4), resources)
     (options,) = calls
     expected = Limits(memory_bytes=3 * 1024**3, processes=300, open_files=777, file_bytes=10 * 1024**2,
                       cpu_seconds=5000)
