@@ -13,15 +13,13 @@ any notebook's paragraph differs.
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 import textwrap
 
 import nbformat
 
 from autograder.toolkit.cells import NOTEBOOK_CELL_TIMEOUT
-from student.distribution import ROOT
+from student.source_notebooks import update_or_check
 
 HEADING = "**How this notebook is graded.**"
 WIDTH = 112
@@ -75,19 +73,8 @@ def with_paragraph(notebook: nbformat.NotebookNode, text: str) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report notebooks whose paragraph is out of date")
-    check = parser.parse_args().check
-    stale = []
-    for path in sorted((ROOT / "source").glob("*/*.ipynb")):
-        notebook = nbformat.read(str(path), as_version=4)
-        if with_paragraph(notebook, render(path.name)):
-            stale.append(path.relative_to(ROOT))
-            if not check:
-                nbformat.write(notebook, str(path))
-    for path in stale:
-        print(f"{'out of date' if check else 'updated'}: {path}")
-    sys.exit(1 if check and stale else 0)
+    update_or_check(__doc__.split("\n\n")[0], "paragraph",
+                    lambda notebook, name: with_paragraph(notebook, render(name)))
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ student distribution where the course library is missing. The grader never runs 
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tomllib
 
 import nbformat
 
 from autograder.grading.notebook import INSTALL_TAG, is_install_cell
 from student.distribution import DEPENDENCIES, INSTALL_YOURSELF, ROOT
+from student.source_notebooks import update_or_check
 
 CONFIG = ROOT / "course.toml"
 
@@ -107,20 +106,8 @@ def with_install_cell(notebook: nbformat.NotebookNode, source: str) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report notebooks whose cell is out of date")
-    check = parser.parse_args().check
     source = render()
-    stale = []
-    for path in sorted((ROOT / "source").glob("*/*.ipynb")):
-        notebook = nbformat.read(str(path), as_version=4)
-        if with_install_cell(notebook, source):
-            stale.append(path.relative_to(ROOT))
-            if not check:
-                nbformat.write(notebook, str(path))
-    for path in stale:
-        print(f"{'out of date' if check else 'updated'}: {path}")
-    sys.exit(1 if check and stale else 0)
+    update_or_check(__doc__.split("\n\n")[0], "cell", lambda notebook, name: with_install_cell(notebook, source))
 
 
 if __name__ == "__main__":
