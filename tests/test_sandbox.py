@@ -572,3 +572,52 @@ def test_a_cell_may_set_a_variable_of_its_own(monkeypatch):
     with Sandbox([(f"<cell {i}>", cell) for i, cell in enumerate(notebook)], notebook=True) as box:
         box.run_until(2)
         assert box.function("data_dir")() == ("data", None)
+
+
+TMP_LOOK = """import os
+def tmp_look(shared, escape):
+    with open(os.path.join(shared, "data.txt")) as handle:
+        data = handle.read()
+    steps = {}
+    folder = shared
+    while folder != "/":
+        folder = os.path.dirname(folder)
+        steps[folder] = sorted(os.listdir(folder))
+    written = []
+    for path in (escape, os.path.join(shared, "written-by-student")):
+        try:
+            with open(path, "w") as handle:
+                handle.write("left behind")
+            written.append(path)
+        except OSError:
+            pass
+    return data, steps, written
+"""
+
+
+def test_a_folder_shown_under_tmp_leaves_the_rest_of_tmp_fresh(jail):
+    """A folder the grader shows that lies under /tmp (a batch job's scratch course, a course cloned in /tmp):
+    the worker sees it and, of the host's /tmp, only the steps to it; what it writes to /tmp stays in its own
+    fresh one. Under the unshare fallback the host's /tmp was the worker's, writable, its other entries covered."""
+    from autograder.sandbox import unprivileged_user
+
+    if jail == "none":
+        pytest.skip("no jail: the worker's /tmp is the host's")
+    shared = Path(tempfile.mkdtemp(prefix="shown-"))
+    shared.chmod(0o755)
+    (shared / "data.txt").write_text("the course's file")
+    (shared / "data.txt").chmod(0o644)
+    escape = Path(tempfile.gettempdir()) / f"rlir-escape-{os.getpid()}"
+    try:
+        with sandbox_with(TMP_LOOK, visible_paths=(str(shared),)) as box:
+            data, steps, written = box.function("tmp_look")(str(shared), str(escape))
+            policy = box.policy(unprivileged_user())
+        assert data == "the course's file"
+        assert set(steps["/tmp"]) == policy.entries("/tmp"), steps["/tmp"]
+        assert shared.name in steps["/tmp"] and "rlir-student" in steps["/tmp"]
+        assert str(escape) in written and not escape.exists(), "the worker wrote into the host's /tmp"
+        if unprivileged_user() is not None:  # a fresh uid may not write the grader's folder (host permissions)
+            assert not (shared / "written-by-student").exists()
+    finally:
+        shutil.rmtree(shared)
+        escape.unlink(missing_ok=True)

@@ -45,15 +45,26 @@ SYSTEM_DIRS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"
 # The unshare fallback. Run by root inside the new namespaces. Each argument pair is (kind, path): a
 # "scratch" folder gets an empty writable tmpfs, a "dir" an empty read-only one, a "file" is covered by
 # /dev/null. A path that vanished since it was listed needs no cover; any other failure stops the worker
-# (exit 97) rather than run it with a leak. Then the worker's own working folder, then exec the worker.
-_HIDE_SCRIPT = ('owner=$1; shift; sizes=$1; shift; n=$1; shift; while [ "$n" -gt 0 ]; do kind=$1; p=$2; shift 2; '
-                'n=$((n-1)); case $kind in '
-                'scratch) mount -t tmpfs -o size=${sizes%:*},mode=1777 none "$p" ;; '
-                'dir) mount -t tmpfs -o ro,size=4k,mode=555 none "$p" ;; '
-                '*) mount --bind /dev/null "$p" ;; '
-                'esac 2>/dev/null || [ ! -e "$p" ] || exit 97; done; '
-                'workdir=$1; shift; mkdir -p "$workdir" && mount -t tmpfs -o size=${sizes#*:},mode=700 none "$workdir" '
-                '&& chown "$owner" "$workdir" && cd "$workdir" && "$@"; exit $?')
+# (exit 97) rather than run it with a leak. A scratch folder on the way to a visible one (a course cloned under
+# /tmp) is first "hold"-en open, then covered like any other, and the visible folders inside it are bound back
+# from the held one ("keep", or "keep-ro" read-only), so nothing of the host's /tmp shows or can be written.
+# Then the worker's own working folder, then exec the worker.
+_HIDE_SCRIPT = """owner=$1; shift; sizes=$1; shift; n=$1; shift; fd=3
+while [ "$n" -gt 0 ]; do
+  kind=$1; p=$2; shift 2; n=$((n-1))
+  case $kind in
+    hold) eval "exec $fd<\\"\\$p\\"" && held=$fd && heldpath=$p && fd=$((fd+1)) || exit 97 ;;
+    keep|keep-ro) from="/proc/self/fd/$held${p#"$heldpath"}"
+      if [ -d "$from" ]; then mkdir -p "$p"; else mkdir -p "${p%/*}" && : > "$p"; fi \\
+        && mount -c --bind "$from" "$p" && { [ "$kind" = keep ] || mount -c -o remount,bind,ro "$p"; } || exit 97 ;;
+    scratch) mount -t tmpfs -o size=${sizes%:*},mode=1777 none "$p" 2>/dev/null || [ ! -e "$p" ] || exit 97 ;;
+    dir) mount -t tmpfs -o ro,size=4k,mode=555 none "$p" 2>/dev/null || [ ! -e "$p" ] || exit 97 ;;
+    *) mount --bind /dev/null "$p" 2>/dev/null || [ ! -e "$p" ] || exit 97 ;;
+  esac
+done
+while [ "$fd" -gt 3 ]; do fd=$((fd-1)); eval "exec $fd<&-"; done
+workdir=$1; shift; mkdir -p "$workdir" && mount -t tmpfs -o size=${sizes#*:},mode=700 none "$workdir" \\
+  && chown "$owner" "$workdir" && cd "$workdir" && "$@"; exit $?"""
 # (the shell stays PID 1, the worker a normal process)
 
 
@@ -82,10 +93,13 @@ def _inside(path: Path, folders: set[Path] | tuple[Path, ...]) -> bool:
     return any(path == folder or path.is_relative_to(folder) for folder in folders)
 
 
-def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = (),
+                readonly: frozenset[Path] = frozenset()) -> list[tuple[str, str]]:
     """What to cover so that the worker sees only ``visible`` folders (and the system's own, at the root):
     every sibling of each folder on the way down to a visible one, plus the ``hidden`` paths and the
-    scratch folders. Listed afresh at each start, so a file made since (a new gradebook) is covered too."""
+    scratch folders. A scratch folder on the way to a visible one is held, covered, and those visible folders
+    bound back inside it (``readonly`` ones read-only). Listed afresh at each start, so a file made since (a
+    new gradebook) is covered too."""
     visible = tuple(sorted(set(visible)))
     ancestors = {parent for path in visible for parent in path.parents}
     covers: list[tuple[str, str]] = []
@@ -108,20 +122,31 @@ def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = ()) -> list
                 covers.append(("file", entry.path))
     covered = {Path(path) for kind, path in covers if kind != "file"}
     listed = {path for _, path in covers}
+    held = tuple(Path(path) for path in SCRATCH_DIRS if Path(path) in ancestors)
     for path in (*hidden, *SCRATCH_DIRS):
         resolved = Path(path)
         if path in listed or not resolved.exists() or resolved in ancestors or _inside(resolved, covered):
-            continue  # gone, on the way to a visible folder, or already under a cover
+            continue  # gone, on the way to a visible folder (held below), or already under a cover
         kind = "scratch" if path in SCRATCH_DIRS else "dir" if resolved.is_dir() else "file"
         covers.append((kind, path))
-    return covers
+    if not held:
+        return covers
+    outermost = [path for path in visible if not any(path != other and path.is_relative_to(other) for other in visible)]
+    rebuilt: list[tuple[str, str]] = []
+    for scratch in held:
+        rebuilt += [("hold", str(scratch)), ("scratch", str(scratch))]
+        rebuilt += [("keep-ro" if path in readonly else "keep", str(path))
+                    for path in outermost if path.is_relative_to(scratch)]
+    # what lay in a held scratch folder is gone with it, but for covers inside the folders bound back
+    return rebuilt + [(kind, path) for kind, path in covers
+                      if not _inside(Path(path), held) or _inside(Path(path), visible)]
 
 
 def unshare_command(policy: Policy) -> tuple[str, ...]:
     """The fallback jail: ``unshare``'s namespaces, and a shell that covers every other folder on the way to
     the policy's visible ones, its hidden paths and scratch folders, then makes the working folder."""
     visible = (*(Path(p) for p in policy.readonly), *(Path(p) for p in policy.shared))
-    covers = jail_covers(visible, policy.hidden)
+    covers = jail_covers(visible, policy.hidden, frozenset(Path(p) for p in policy.readonly))
     owner = f"{policy.user[0]}:{policy.user[1]}" if policy.user else "0:0"
     sizes = f"{policy.scratch_bytes}:{policy.workdir_bytes}"
     pairs = [item for cover in covers for item in cover]
