@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -319,9 +320,10 @@ def test_a_training_run_is_shared_across_checks_but_repeated_within_one():
         assert box.function("count")() == 3
 
 
-def test_a_course_in_a_closed_home_folder_fails_with_the_folder_and_the_fix(monkeypatch):
-    """The grader's packages in a home folder of mode 700 (as /root, or 750 as new Ubuntu homes): the sandbox
-    user cannot enter it, and the error names that folder and what to do, not the interpreter."""
+def test_a_course_in_a_closed_home_folder(jail, monkeypatch):
+    """The grader's packages in a home folder of mode 750 (as new Ubuntu homes; /root is 700): a jail rebuilds
+    the way to them as passable folders holding nothing else, so the worker runs them, with the grader's own
+    Python; with no jail the sandbox user cannot enter it, and the error names that folder and what to do."""
     import autograder.sandbox.client as client
     from autograder.sandbox import SandboxUnavailable, unprivileged_user
 
@@ -333,15 +335,22 @@ def test_a_course_in_a_closed_home_folder_fails_with_the_folder_and_the_fix(monk
     course = home / "course"
     for package in ("autograder", "rlir"):
         shutil.copytree(Path(client.__file__).parents[2] / package, course / package)
+    (home / "private.txt").write_text("the grader's own")
     home.chmod(0o750)
     monkeypatch.setattr(client, "package_roots", lambda: (str(course),))
     monkeypatch.setattr(client, "course_package_dirs", lambda: (str(course / "autograder"), str(course / "rlir")))
+    source = "import os, sys\ndef where(home):\n    return sys.version, os.listdir(home), __import__('rlir').__file__\n"
     try:
-        with pytest.raises(SandboxUnavailable) as error:
-            sandbox_with("def f():\n    return 1\n").start()
+        if jail == "none":
+            with pytest.raises(SandboxUnavailable) as error:
+                sandbox_with(source).start()
+            assert f"cannot enter {home} (mode 750)" in str(error.value) and f"chmod o+x {home}" in str(error.value)
+            return
+        with sandbox_with(source) as box:
+            version, listing, rlir_file = box.function("where")(str(home))
+        assert version == sys.version and listing == ["course"] and rlir_file.startswith(str(course))
     finally:
         shutil.rmtree(base)
-    assert f"cannot enter {home} (mode 750)" in str(error.value) and f"chmod o+x {home}" in str(error.value)
 
 
 # What the student's code lists, folder by folder: (name, whether it holds anything) of each entry, or None
@@ -531,15 +540,22 @@ def environments():
 @pytest.fixture(params=["bwrap", "unshare", "none"])
 def jail(request, monkeypatch):
     """Each way of running the worker this machine has: bubblewrap, the unshare fallback, no jail."""
+    from autograder.sandbox.client import _closed_folder_on_the_way
     from autograder.sandbox.jail import jail_mechanism
 
     monkeypatch.setenv("RLIR_JAIL", "" if request.param == "bwrap" else request.param)
     jail_mechanism.cache_clear()
-    if (jail_mechanism() or "none") != request.param:
-        pytest.skip(f"{request.param} does not run here")
-    yield request.param
-    monkeypatch.undo()
-    jail_mechanism.cache_clear()
+    try:  # (and a skip too leaves the mechanism as it found it, for the tests after it)
+        if (jail_mechanism() or "none") != request.param:
+            pytest.skip(f"{request.param} does not run here")
+        closed = _closed_folder_on_the_way() if request.param == "none" else None
+        if closed is not None and "closed_home" not in request.node.name:
+            pytest.skip(f"with no jail the sandbox user cannot enter {closed[0]} here (the grader's Python in "
+                        "/root, say): the sandbox refuses, as test_a_course_in_a_closed_home_folder shows")
+        yield request.param
+    finally:
+        monkeypatch.undo()
+        jail_mechanism.cache_clear()
 
 
 def test_student_code_finds_only_the_policys_environment(jail, monkeypatch):

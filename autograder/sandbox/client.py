@@ -13,6 +13,7 @@ import base64
 import os
 import select
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,14 @@ from autograder.sandbox.jail import (
     unprivileged_user,
 )
 from autograder.sandbox.meter import POLL_SECONDS, Budget, Usage, reading
-from autograder.sandbox.policy import DEFAULT_LIMITS, Limits, Policy, interpreter, student_policy
+from autograder.sandbox.policy import (
+    DEFAULT_LIMITS,
+    Limits,
+    Policy,
+    interpreter,
+    interpreter_paths,
+    student_policy,
+)
 from autograder.sandbox.wire import HEADER as _HEADER
 from autograder.sandbox.wire import write_all as _write_all
 from autograder.toolkit import codec
@@ -65,8 +73,12 @@ class CellLoad:
 
 def _closed_folder_on_the_way() -> tuple[str, int, str] | None:
     """:func:`closed_folder` on the way to what the worker starts from: the course packages and the
-    interpreter as it is started (its folder resolved, as the jail binds it)."""
-    return closed_folder((*package_roots(), *course_package_dirs(), interpreter()))
+    interpreter as it is started and as it is found (a virtual environment's links lead into another folder,
+    such as /root/.pyenv). Only where there is no jail: both jails rebuild such a folder as a passable one."""
+    if jail_mechanism():
+        return None
+    return closed_folder((*package_roots(), *course_package_dirs(), interpreter(), os.path.realpath(interpreter()),
+                          *interpreter_paths()))
 
 
 @dataclass
@@ -277,6 +289,10 @@ class Sandbox:
             self.close()  # it fell back on another copy (an editable install, say): it would grade other code
             raise self._unreachable(f"the sandbox worker imported the course packages from {reply.get('packages')}, "
                                     f"not from the grader's own {expected}")
+        if reply.get("python") != sys.version:
+            self.close()  # another interpreter answered (one it could reach where the grader's is closed to it)
+            raise self._unreachable(f"the sandbox worker runs Python {reply.get('python')}, not the grader's "
+                                    f"{sys.version}")
 
     @staticmethod
     def _unreachable(what: str) -> SandboxUnavailable:

@@ -47,7 +47,9 @@ SYSTEM_DIRS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"
 # /dev/null. A path that vanished since it was listed needs no cover; any other failure stops the worker
 # (exit 97) rather than run it with a leak. A scratch folder on the way to a visible one (a course cloned under
 # /tmp) is first "hold"-en open, then covered like any other, and the visible folders inside it are bound back
-# from the held one ("keep", or "keep-ro" read-only), so nothing of the host's /tmp shows or can be written.
+# from the held one ("keep", or "keep-ro" read-only), so nothing of the host's /tmp shows or can be written. A
+# folder the worker's user cannot enter (a home of mode 700) on the way to a visible one is held too, and
+# rebuilt as a passable empty one ("pass", then "seal"ed read-only) holding only the visible folders.
 # Then the worker's own working folder, then exec the worker.
 _HIDE_SCRIPT = """owner=$1; shift; sizes=$1; shift; n=$1; shift; fd=3
 while [ "$n" -gt 0 ]; do
@@ -57,6 +59,8 @@ while [ "$n" -gt 0 ]; do
     keep|keep-ro) from="/proc/self/fd/$held${p#"$heldpath"}"
       if [ -d "$from" ]; then mkdir -p "$p"; else mkdir -p "${p%/*}" && : > "$p"; fi \\
         && mount -c --bind "$from" "$p" && { [ "$kind" = keep ] || mount -c -o remount,bind,ro "$p"; } || exit 97 ;;
+    pass) mount -t tmpfs -o size=64k,mode=755 none "$p" || exit 97 ;;
+    seal) mount -o remount,ro "$p" || exit 97 ;;
     scratch) mount -t tmpfs -o size=${sizes%:*},mode=1777 none "$p" 2>/dev/null || [ ! -e "$p" ] || exit 97 ;;
     dir) mount -t tmpfs -o ro,size=4k,mode=555 none "$p" 2>/dev/null || [ ! -e "$p" ] || exit 97 ;;
     *) mount --bind /dev/null "$p" 2>/dev/null || [ ! -e "$p" ] || exit 97 ;;
@@ -93,13 +97,13 @@ def _inside(path: Path, folders: set[Path] | tuple[Path, ...]) -> bool:
     return any(path == folder or path.is_relative_to(folder) for folder in folders)
 
 
-def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = (),
-                readonly: frozenset[Path] = frozenset()) -> list[tuple[str, str]]:
+def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = (), readonly: frozenset[Path] = frozenset(),
+                closed: frozenset[Path] = frozenset()) -> list[tuple[str, str]]:
     """What to cover so that the worker sees only ``visible`` folders (and the system's own, at the root):
     every sibling of each folder on the way down to a visible one, plus the ``hidden`` paths and the
-    scratch folders. A scratch folder on the way to a visible one is held, covered, and those visible folders
-    bound back inside it (``readonly`` ones read-only). Listed afresh at each start, so a file made since (a
-    new gradebook) is covered too."""
+    scratch folders. A scratch folder on the way to a visible one, or a ``closed`` one (its user cannot enter
+    it), is held, covered, and the visible folders inside it bound back (``readonly`` ones read-only). Listed
+    afresh at each start, so a file made since (a new gradebook) is covered too."""
     visible = tuple(sorted(set(visible)))
     ancestors = {parent for path in visible for parent in path.parents}
     covers: list[tuple[str, str]] = []
@@ -122,7 +126,12 @@ def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = (),
                 covers.append(("file", entry.path))
     covered = {Path(path) for kind, path in covers if kind != "file"}
     listed = {path for _, path in covers}
-    held = tuple(Path(path) for path in SCRATCH_DIRS if Path(path) in ancestors)
+    # held: a scratch folder on the way (its host content must not show, nor be written) or a folder the
+    # worker's user cannot enter (a home of mode 700): rebuilt as the steps to the visible folders inside it
+    held_scratch = {Path(path) for path in SCRATCH_DIRS if Path(path) in ancestors}
+    candidates = held_scratch | {folder for folder in closed if folder in ancestors}
+    held = tuple(sorted(folder for folder in candidates
+                        if not any(folder != other and folder.is_relative_to(other) for other in candidates)))
     for path in (*hidden, *SCRATCH_DIRS):
         resolved = Path(path)
         if path in listed or not resolved.exists() or resolved in ancestors or _inside(resolved, covered):
@@ -133,10 +142,12 @@ def jail_covers(visible: tuple[Path, ...], hidden: tuple[str, ...] = (),
         return covers
     outermost = [path for path in visible if not any(path != other and path.is_relative_to(other) for other in visible)]
     rebuilt: list[tuple[str, str]] = []
-    for scratch in held:
-        rebuilt += [("hold", str(scratch)), ("scratch", str(scratch))]
+    for folder in held:
+        rebuilt += [("hold", str(folder)), ("scratch" if folder in held_scratch else "pass", str(folder))]
         rebuilt += [("keep-ro" if path in readonly else "keep", str(path))
-                    for path in outermost if path.is_relative_to(scratch)]
+                    for path in outermost if path.is_relative_to(folder)]
+        if folder not in held_scratch:
+            rebuilt.append(("seal", str(folder)))
     # what lay in a held scratch folder is gone with it, but for covers inside the folders bound back
     return rebuilt + [(kind, path) for kind, path in covers
                       if not _inside(Path(path), held) or _inside(Path(path), visible)]
@@ -146,12 +157,22 @@ def unshare_command(policy: Policy) -> tuple[str, ...]:
     """The fallback jail: ``unshare``'s namespaces, and a shell that covers every other folder on the way to
     the policy's visible ones, its hidden paths and scratch folders, then makes the working folder."""
     visible = (*(Path(p) for p in policy.readonly), *(Path(p) for p in policy.shared))
-    covers = jail_covers(visible, policy.hidden, frozenset(Path(p) for p in policy.readonly))
+    closed = frozenset(Path(folder) for path in visible for folder in path.parents
+                       if policy.user and not _passable(folder))
+    covers = jail_covers(visible, policy.hidden, frozenset(Path(p) for p in policy.readonly), closed)
     owner = f"{policy.user[0]}:{policy.user[1]}" if policy.user else "0:0"
     sizes = f"{policy.scratch_bytes}:{policy.workdir_bytes}"
     pairs = [item for cover in covers for item in cover]
     return (*network_jail(), "sh", "-c", _HIDE_SCRIPT, "rlir-jail", owner, sizes, str(len(covers)), *pairs,
             policy.workdir, *drop_privileges(policy.user))
+
+
+def _passable(folder: Path) -> bool:
+    """Whether a user other than its owner (and not in its group) may pass through ``folder``."""
+    try:
+        return bool(folder.stat().st_mode & 0o001)
+    except OSError:
+        return True  # gone: nothing to pass
 
 
 def bwrap_binary() -> str | None:

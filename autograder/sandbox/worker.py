@@ -146,8 +146,8 @@ def package_dirs() -> list[str]:
 def _handle(request: dict, namespace: dict, shell: list) -> dict:
     op = request["op"]
     try:
-        if op == "ping":  # and where this worker's course packages come from, for the grader to compare
-            return {"status": "ok", "packages": package_dirs()}
+        if op == "ping":  # where this worker's course packages come from, and its Python, for the grader to compare
+            return {"status": "ok", "packages": package_dirs(), "python": sys.version}
         if op == "run_cell":  # a notebook cell, with Jupyter's semantics and outputs
             from autograder.sandbox import shell as _shell
 
