@@ -272,3 +272,20 @@ def test_bad_constructor_and_reset_arguments():
         env.reset(options={"query": 700})
     with pytest.raises(gym.error.ResetNeeded):
         env.step(0)
+
+
+def test_queries_restrict_the_episodes_to_those_queries():
+    """``queries`` draws each episode's query from those indices only (the default, all, draws as before), and
+    the restricted env passes Gymnasium's checker; an empty or out-of-range list is refused."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(gym.make("rlir/Ranking-v0", queries=[3, 7]).unwrapped, skip_render_check=True)
+    env = gym.make("rlir/Ranking-v0", queries=[3, 7])
+    seen = {env.reset(seed=seed)[1]["query"] for seed in range(40)}
+    assert seen == {3, 7}
+    everything, default = gym.make("rlir/Ranking-v0"), gym.make("rlir/Ranking-v0", queries=range(700))
+    assert [everything.reset(seed=s)[1]["query"] for s in range(20)] == \
+        [default.reset(seed=s)[1]["query"] for s in range(20)]
+    for bad in ([], [700], [-1], [1.5]):
+        with pytest.raises((ValueError, TypeError)):
+            gym.make("rlir/Ranking-v0", queries=bad)

@@ -696,8 +696,44 @@ def check_train_ranker_interface(train_ranker: Callable) -> str:
     return "48 + 48 + 16 episodes"
 
 
+PROBE_QUERY = 0  # a training query with documents of every grade 0..4: different rankings, different NDCG
+PROBE_EPISODES = 32
+# Greedy rankings of a scorer that does change (a trainer that ignores config["lr"]) give one ranking per batch
+# of 16 episodes; rankings drawn from one Plackett-Luce policy over 20 documents almost never repeat an NDCG.
+PROBE_DISTINCT_AT_MOST = PROBE_EPISODES // LABELS_CONFIG["batch_size"] + 1
+
+
+def check_training_samples(train_ranker: Callable) -> None:
+    """REINFORCE trains on rankings drawn from its Plackett-Luce policy. With one query and lr = 0 the scorer
+    never changes, so a sampling trainer plays many rankings (and NDCGs) of that query, and a trainer that
+    ranks greedily by argsort plays one ranking 32 times. The learning checks alone cannot tell that bug from
+    a correct solution: greedy training reaches 0.960 of the oracle with labels and 0.964 with clicks."""
+    prop = ("train_ranker trains on rankings SAMPLED from its Plackett-Luce policy (REINFORCE), not on the greedy "
+            "ranking of its current scores")
+    config = {**LABELS_CONFIG, "lr": 0.0}
+    text = (f"train_ranker(gym.make({ENV_ID!r}, reward_mode='labels', queries=[{PROBE_QUERY}]), "
+            f"n_episodes={PROBE_EPISODES}, config={config}, seed=5): one query with documents of every grade, "
+            "and a scorer that never changes")
+    env = gym.make(ENV_ID, reward_mode="labels", queries=[PROBE_QUERY])
+    result = call_student(prop, text, with_timeout(train_ranker, 60.0), env, PROBE_EPISODES, config, 5)
+    _, history = as_tuple(prop, text, result, ("scorer", "history"))
+    if not isinstance(history, dict) or "returns" not in history:
+        fail(prop, text, 'history as a dict with the key "returns"', show(history),
+             'return {"returns": episode_returns, ...}')
+    returns = as_array(prop, text, history["returns"], shape=(PROBE_EPISODES,), what='history["returns"]')
+    distinct = len(np.unique(np.round(returns, 9)))
+    if distinct <= PROBE_DISTINCT_AT_MOST:
+        got = (f"the same return {returns[0]:.6f} in all {PROBE_EPISODES} episodes" if distinct == 1 else
+               f"only {distinct} different returns in {PROBE_EPISODES} episodes: {show(returns)}")
+        fail(prop, text, "returns (NDCG@10 of the played rankings) that vary from episode to episode, as rankings "
+             f"drawn from one fixed policy do (the solution's {PROBE_EPISODES} all differ)", got,
+             "draw each training ranking with sample_ranking(scores, k, generator); a ranking by argsort never "
+             "explores, and the gradient of its log-probability is not the policy gradient")
+
+
 def learning_check(prop: str, train_ranker: Callable, mode: str, n_episodes: int, config: dict,
                    ratio: float) -> str:
+    check_training_samples(train_ranker)
     scorer, returns, text = run_training(prop, train_ranker, mode, n_episodes, config, GRADING_SEED)
     ndcg, ref = held_out_ndcg(prop, text, scorer)
     learning_curve(returns, reference=ref["oracle"], reference_label="oracle NDCG@10 (held-out queries)")
@@ -721,8 +757,8 @@ def check_learns_from_labels(train_ranker: Callable) -> str:
 
     Margins on the grading seed (benchmarks/learning_margins.py): the instructor solution reaches 0.996 of the
     oracle (+0.046); a scorer that looks the test labels up reaches 1.097, past the upper bound (oracle +
-    0.02, i.e. 1.022). NOT separated: training on greedy (argsort) rankings instead of sampled ones reaches
-    0.960 (+0.010), so this check cannot tell that bug from a correct solution (issue 23, left open)."""
+    0.02, i.e. 1.022). Training on greedy (argsort) rankings instead of sampled ones reaches 0.960 (+0.010),
+    which no threshold separates from a correct solution: :func:`check_training_samples` fails it first."""
     prop = (f"with label rewards, after {LABELS_EPISODES} episodes ranking by the learned scores reaches >= "
             f"{LABELS_RATIO} of the oracle scorer's NDCG@10 on held-out queries")
     return learning_check(prop, train_ranker, "labels", LABELS_EPISODES, LABELS_CONFIG, LABELS_RATIO)
@@ -733,9 +769,9 @@ def check_learns_from_clicks(train_ranker: Callable) -> str:
     """With simulated clicks, the greedy ranker reaches >= 0.90 of the oracle's NDCG@10 on held-out queries.
 
     Margins on the grading seed (benchmarks/learning_margins.py): the instructor solution reaches 0.957 of the
-    oracle (+0.057); the test-label lookup 1.097, past the upper bound 1.022. NOT separated: training on
-    greedy (argsort) rankings reaches 0.964 (+0.064, above the solution), so this check cannot tell that bug
-    from a correct solution (issue 23, left open)."""
+    oracle (+0.057); the test-label lookup 1.097, past the upper bound 1.022. Training on greedy (argsort)
+    rankings reaches 0.964 (+0.064, above the solution), which no threshold separates: it fails
+    :func:`check_training_samples` first."""
     prop = (f"with click rewards, after {CLICKS_EPISODES} episodes ranking by the learned scores reaches >= "
             f"{CLICKS_RATIO} of the oracle scorer's NDCG@10 on held-out queries")
     return learning_check(prop, train_ranker, "clicks", CLICKS_EPISODES, CLICKS_CONFIG, CLICKS_RATIO)

@@ -10,7 +10,8 @@ the features and the grade is monotone in u, ranking by the **oracle score x @ w
 their expected gain: it is the best scorer that can be built from the features, and its NDCG is the
 ceiling that learned rankers are compared with (``reference_scores``).
 
-Episode. One query (drawn with the env's seeded ``np_random`` on reset, or ``options={"query": i}``). At
+Episode. One query (drawn with the env's seeded ``np_random`` on reset from all queries or from the env's
+``queries``, or ``options={"query": i}``). At
 step t = 0, ..., K-1 (K = min(k, N)) the agent places one not-yet-placed document at position t + 1;
 the episode terminates after K placements. Observation (``spaces.Dict``): "features" (N, d) float32, "mask"
 MultiBinary(N) (1 = still available) and "position" Discrete(K + 1) (= t). ``info["action_mask"]`` repeats
@@ -30,6 +31,7 @@ and the env rewards 0 at every step for them (in both modes).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,14 +174,15 @@ class RankingEnv(gym.Env[dict, np.int64]):
     """MDPRank environment: build the top-K ranking of one query document by document.
 
     Arguments: ``dataset`` (default: the ``split`` part, "train" or "test", of ``make_splits(DATASET_SEED)``),
-    ``k`` (positions to fill, capped at N), ``reward_mode`` ("labels" or "clicks"). See the module docstring.
+    ``k`` (positions to fill, capped at N), ``reward_mode`` ("labels" or "clicks"), ``queries`` (the query
+    indices episodes are drawn from; default all). See the module docstring.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self, dataset: RankingDataset | None = None, k: int = TOP_K, reward_mode: str = "labels",
-        split: str = "train", render_mode: str | None = None,
+        split: str = "train", render_mode: str | None = None, queries: Sequence[int] | None = None,
     ) -> None:
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
@@ -192,6 +195,13 @@ class RankingEnv(gym.Env[dict, np.int64]):
                 raise ValueError(f"split must be 'train' or 'test', got {split!r}")
             dataset = make_splits(DATASET_SEED)[0 if split == "train" else 1]
         self.dataset, self.reward_mode, self.render_mode = dataset, reward_mode, render_mode
+        if queries is None:
+            self.queries = np.arange(dataset.n_queries)
+        else:
+            self.queries = np.array([validate_discrete_action(q, dataset.n_queries, "a query of `queries`")
+                                     for q in queries], dtype=np.int64)
+            if not len(self.queries):
+                raise ValueError("queries must hold at least one query index")
         n, d = dataset.n_docs, dataset.n_features
         self.k = min(int(k), n)
         bound = max(FEATURE_BOUND, float(np.abs(dataset.features).max(initial=0.0)))
@@ -225,7 +235,7 @@ class RankingEnv(gym.Env[dict, np.int64]):
             what = 'options["query"]'
             self._query = validate_discrete_action(options["query"], self.dataset.n_queries, what)
         else:
-            self._query = int(self.np_random.integers(self.dataset.n_queries))
+            self._query = int(self.queries[self.np_random.integers(len(self.queries))])
         self._features = self.dataset.features[self._query].copy()
         self._features.flags.writeable = False
         self._mask = np.ones(self.dataset.n_docs, dtype=np.int8)

@@ -212,7 +212,7 @@ MUTANTS = [
     mutant(ASSIGNMENT, "train_greedy_rankings_no_exploration", "train_ranker",
            ("ranking = sample_ranking(scores, k, generator)",
             "ranking = torch.argsort(scores.detach(), descending=True)[:k]"),
-           ("learns_from_labels", "learns_from_clicks"), slow=True),
+           ("learns_from_labels", "learns_from_clicks")),  # (their probe: one query, lr 0, one ranking)
     # a scorer that looks the test set's labels up instead of learning (returned before any training)
     mutant(ASSIGNMENT, "train_returns_a_scorer_that_looks_up_test_labels", "train_ranker",
            ("    config = {**DEFAULT_CONFIG, **(config or {})}\n", '''    from rlir.envs.ranking import make_splits
