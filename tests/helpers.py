@@ -38,8 +38,12 @@ def require_jail(what: str) -> None:
 
 @contextlib.contextmanager
 def busy_machine(per_core: int = 3):
-    """The machine saturated while the block runs: ``per_core`` spinning processes per core, stopped after."""
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+    """The machine saturated while the block runs: ``per_core`` spinning processes per core, stopped after.
+    Each in a session of its own, as other users' work is: where the kernel groups processes by session for
+    scheduling (autogroup), spinners sharing the tests' session would together take only that session's
+    share, and the sandbox worker (in its own session) would hardly feel them."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
                 for _ in range(per_core * (os.cpu_count() or 1))]
     try:
         yield len(spinners)

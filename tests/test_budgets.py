@@ -100,7 +100,7 @@ def test_when_the_wall_clock_runs_out_first_grading_fails_as_the_machines(monkey
 
 def test_the_notebooks_cell_budget_does_not_count_time_spent_waiting_for_a_cpu():
     """Eight cells of 0.5 CPU seconds each fit a 12 s budget of the cells' own time, however long the saturated
-    machine makes them take on the wall clock (each cell's own interrupt is still a wall-clock limit)."""
+    machine makes them take on the wall clock."""
     if not Path("/proc/self/schedstat").exists():
         pytest.skip("this kernel keeps no scheduler statistics: the cells' own time is their wall time")
     cells = [("<cell setup>", WORK)] + [(f"<cell {i}>", "work(0.5)") for i in range(8)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 
 import nbformat
 import pytest
@@ -168,3 +169,22 @@ def test_a_hanging_teaching_cell_is_interrupted_and_costs_only_itself():
     assert all(cell.passed for cell in verdict.cells), [c.error_message for c in verdict.cells]
     assert "interrupted" in verdict.cell_outputs[index + 1][-1]["evalue"]
     assert "even when interrupted" in verdict.cell_outputs[index][-1]["evalue"]
+
+
+def test_a_cell_time_limit_counts_its_own_time_not_the_machines_load():
+    """A cell's limit is its own time (the wall clock less its waits for a CPU), as the checks' budgets are: a
+    cell that computes 2.5 CPU seconds on a machine saturated three processes per core is not interrupted at
+    a 4 s limit (its wall time is several times that), while a cell that sleeps past it still is."""
+    from autograder.sandbox import Sandbox
+    from tests.helpers import busy_machine
+
+    compute = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 2.5:\n    pass\n"
+    cells = [("<cell 0>", compute), ("<cell 1>", "import time\ntime.sleep(30)\n"), ("<cell 2>", "done = 1\n")]
+    with busy_machine(per_core=3), Sandbox(cells, notebook=True, cell_timeout=4.0) as box:
+        wall = time.monotonic()
+        box.run_until(len(cells))
+        wall = time.monotonic() - wall
+    loads = {load.filename: load for load in box.loads}
+    assert loads["<cell 0>"].ok, (loads["<cell 0>"].error, f"{wall:.1f} s of wall clock for the notebook")
+    assert not loads["<cell 1>"].ok and "interrupted" in loads["<cell 1>"].error
+    assert loads["<cell 2>"].ok

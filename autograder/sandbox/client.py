@@ -234,8 +234,11 @@ class Sandbox:
         root = self._process.pid if self._process is not None else 0
         started, _ = reading(root)
         try:
-            reply = self._request({"op": "run_cell", "source": source, "timeout": limit},
-                                  limit + CELL_GRACE_SECONDS)["result"]
+            # the worker interrupts the cell after `limit` s of its own time; this is the backstop if it does
+            # not stop, measured the same way (and past its wall-clock backstop, the machine's failure)
+            backstop = Budget(limit + CELL_GRACE_SECONDS, "this cell")
+            reply = self._request({"op": "run_cell", "source": source, "timeout": limit}, 0.0,
+                                  budgets=(backstop,))["result"]
         except (StudentCrash, StudentTimeout) as error:
             message = str(error).replace("while running your answer cells", "while running this cell") \
                 if isinstance(error, StudentCrash) else (

@@ -156,24 +156,72 @@ def make_shell(namespace: dict):
     return shell
 
 
+WATCH_SECONDS = 0.25  # how often a running cell's own time is read
+
+
+def _waited(tid: int) -> float:
+    """Seconds thread ``tid`` of this process has waited, ready to run, for a CPU (0 where unknown)."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class _OwnTimeAlarm:
+    """SIGALRM to this process once the calling thread has had ``seconds`` of *own time* (the wall clock less
+    its waits for a CPU, as in meter.py): a cell's limit, the same on a quiet machine and on a busy one. Where
+    the kernel keeps no scheduler statistics own time is the wall clock."""
+
+    def __init__(self, seconds: float) -> None:
+        import threading
+
+        self.seconds, self.tid, self.stop = seconds, threading.get_native_id(), threading.Event()
+        self.armed = True  # False once the cell returned: a signal sent just then is ignored
+        self.thread = threading.Thread(target=self._watch, name="rlir-cell-alarm", daemon=True)
+
+    def _watch(self) -> None:
+        import time
+
+        start, waited = time.monotonic(), _waited(self.tid)
+        while not self.stop.wait(WATCH_SECONDS):
+            if (time.monotonic() - start) - (_waited(self.tid) - waited) > self.seconds:
+                os.kill(os.getpid(), signal.SIGALRM)
+                return
+
+    def __enter__(self) -> _OwnTimeAlarm:
+        if self.seconds > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.armed = False
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+
 def run_cell(shell, source: str, timeout: float) -> dict:
-    """Run one cell; return its outputs and whether it raised. A cell past ``timeout`` seconds is
-    interrupted (the cells after it still run, as with nbgrader's ``interrupt_on_timeout``)."""
+    """Run one cell; return its outputs and whether it raised. A cell past ``timeout`` seconds of its own
+    time (not counting waits for a CPU) is interrupted (the cells after it still run, as with nbgrader's
+    ``interrupt_on_timeout``)."""
     shell.collector = collector = _Collector()
     saved = sys.stdout, sys.stderr
 
+    alarm = _OwnTimeAlarm(timeout)
+
     def interrupt(signum, frame):
-        raise CellTimedOut(f"this cell ran longer than {timeout:.0f} s under grading and was interrupted; "
-                           "shorten long runs when NBGRADER_EXECUTION is set")
+        if not alarm.armed:
+            return
+        raise CellTimedOut(f"this cell ran longer than {timeout:.0f} s under grading (not counting time it "
+                           "waited for a CPU) and was interrupted; shorten long runs when NBGRADER_EXECUTION is set")
 
     previous = signal.signal(signal.SIGALRM, interrupt)
     sys.stdout, sys.stderr = _Stream(collector, "stdout"), _Stream(collector, "stderr")
     try:
-        if timeout > 0:
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-        result = shell.run_cell(source, store_history=False, silent=False)
+        with alarm:
+            result = shell.run_cell(source, store_history=False, silent=False)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         sys.stdout, sys.stderr = saved
     failed = not result.success
