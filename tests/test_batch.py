@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,8 +41,24 @@ def graded(tmp_path_factory):
         nbformat.write(nb, str(target / NOTEBOOK))
     with (course / "nbgrader_config.py").open("a") as config:  # dave's endless cell: the student's budget
         config.write("\nc.GradeInSandbox.timeout = 30\n")
-    results = batch_grade(course, folder, workers=2, progress=False)
+    watcher = threading.Thread(target=_watch_for_daves_worker, daemon=True)
+    watcher.start()
+    try:
+        results = batch_grade(course, folder, workers=2, progress=False)
+    finally:
+        stop_watching.set()
+        watcher.join()
     return course, folder, {r.student: r for r in results}
+
+
+SEEN: dict[str, bool] = {}  # whether dave's worker was seen while the batch ran (its label reached it)
+stop_watching = threading.Event()
+
+
+def _watch_for_daves_worker() -> None:
+    while not stop_watching.wait(0.5):
+        if student_processes("dave/tabular_q_learning"):
+            SEEN["dave"] = True
 
 
 def test_every_submission_has_a_result_and_the_right_score(graded):
@@ -66,29 +82,43 @@ def test_a_submission_that_hangs_costs_only_its_own_points_and_is_reported(grade
         in text
 
 
-def student_processes() -> list[str]:
-    """Command lines of the sandbox workers (the processes that run student code) this checkout started: this
-    venv's Python running autograder.sandbox.worker from this checkout's packages. Workers of other graders on the
-    machine (say, the main job of another checkout) are not this test's business."""
-    from autograder.sandbox import package_roots
-
+def student_processes(label: str) -> list[str]:
+    """Command lines of the sandbox workers (the processes that run student code) whose label (``rlir-job=...``,
+    the student and assignment whose work they run) is ``label``: not those of other tests running beside this
+    one, nor of other graders on the machine."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
             line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if line.startswith(sys.prefix) and "autograder.sandbox.worker" in line and package_roots()[0] in line:
+        if "autograder.sandbox.worker" in line and f" rlir-job={label} " in f"{line} ":
             found.append(line)
     return found
 
 
+def processes_gone(label: str, within: float = 10.0) -> bool:
+    """Whether the workers labelled ``label`` are gone within ``within`` seconds (the jail's PID namespace ends
+    them a moment after its first process is killed)."""
+    deadline = time.monotonic() + within
+    while student_processes(label) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return student_processes(label) == []
+
+
 def test_a_timed_out_submission_leaves_no_student_process_running(graded):
     """dave's cell spins forever: interrupting it, then ending his grading, must take the sandbox with it."""
-    deadline = time.monotonic() + 10
-    while student_processes() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert student_processes() == []
+    assert SEEN.get("dave"), "dave's worker was never seen running: its label did not reach its command line"
+    assert processes_gone("dave/tabular_q_learning")
+
+
+def test_a_sandbox_worker_names_whose_work_it_runs():
+    """The label that test relies on: a worker's command line ends with whose submission it grades."""
+    from autograder.sandbox import Sandbox
+
+    with Sandbox([("<cell>", "x = 1")], label="zoe/tabular_q_learning"):
+        assert student_processes("zoe/tabular_q_learning")  # (the worker, and the jail's processes around it)
+    assert processes_gone("zoe/tabular_q_learning")
 
 
 def test_results_are_merged_into_the_course_gradebook_and_folders(graded):

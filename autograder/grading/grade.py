@@ -209,7 +209,8 @@ def grade_submission(folder: Path, assignment: str, *, trusted: dict[str, nbform
                 nb, assignment, test_cells_from=instructor, files=submission_files.regular_files(Path(folder)),
                 cell_timeout=options.cell_timeout, notebook_budget=options.notebook_budget,
                 cell_budget=options.cell_budget, submission_budget=options.submission_budget,
-                limits=options.limits, only=(ids - set(reuse)) if reuse else None, all_cells=True)
+                limits=options.limits, only=(ids - set(reuse)) if reuse else None, all_cells=True,
+                label=f"{student or '-'}/{record.assignment}")
             order = {_nbgrader(c).get("grade_id"): i for i, c in enumerate(instructor.cells)}
             verdict.cells = sorted([*verdict.cells, *(_reused_verdict(c) for c in reuse.values())],
                                    key=lambda c: order.get(c.grade_id, 0))

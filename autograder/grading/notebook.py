@@ -224,14 +224,14 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
                    submission_budget: float = SUBMISSION_BUDGET_SECONDS, only=None,
                    files: dict[str, bytes] | None = None, cell_timeout: float = NOTEBOOK_CELL_TIMEOUT,
                    notebook_budget: float = NOTEBOOK_BUDGET_SECONDS, cell_budget: float = CELL_BUDGET_SECONDS,
-                   limits: Limits = DEFAULT_LIMITS, all_cells: bool | None = None) -> NotebookVerdict:
+                   limits: Limits = DEFAULT_LIMITS, all_cells: bool | None = None, label: str = "") -> NotebookVerdict:
     """Run ``nb``'s cells once, in order, in a sandbox, and judge each graded test cell of ``nb`` (or of
     ``test_cells_from``, the trusted copy) where it stands: on what the cells above it defined, as running the
     notebook top to bottom would. A graded cell missing from ``nb`` is judged after the last cell. ``only``
     limits grading to those grade ids (and, unless ``all_cells``, the run to the cells they need); ``files``
     (relative path -> bytes) are put beside the notebook. The budgets (the checks': CPU seconds of the student's
     code; the cells': wall seconds) and the worker's ``limits`` default to this module's constants and the
-    sandbox's."""
+    sandbox's. ``label`` names the work in the worker's command line (``student/assignment``)."""
     module = assignment_module(assignment)
     trusted = test_cells_from if test_cells_from is not None else nb
     verdict = NotebookVerdict(assignment_id(assignment))
@@ -244,7 +244,7 @@ def grade_notebook(nb, assignment: str, *, test_cells_from=None,
     options["load_timeout"] = max(options.get("load_timeout", 0.0), notebook_budget)
     with Sandbox([(filename, source) for _, filename, source in cells], notebook=True, cell_timeout=cell_timeout,
                  files=files, extra_env=GRADING_ENV, shared_runs=getattr(module, "SHARED_RUNS", ()), limits=limits,
-                 **options) as sandbox:
+                 label=label, **options) as sandbox:
         whole = Budget(submission_budget, "all the checks of this notebook")
         for cell in tests:
             meta = _nbgrader(cell)

@@ -100,6 +100,7 @@ class Sandbox:
     files: dict[str, bytes] | None = None  # the submission's other files, placed in the working folder
     extra_env: dict[str, str] = field(default_factory=dict)  # set on top of the policy's environment
     shared_runs: tuple[str, ...] = ()  # functions whose identical calls (same arguments) share one run
+    label: str = ""  # whose work this worker runs, shown in its command line (ps), e.g. "dave/dqn"
     outputs: dict[int, list[dict]] = field(default_factory=dict)  # cell index -> outputs of its first run
     restarts: int = 0
     _skip: set[int] = field(default_factory=set)
@@ -153,7 +154,7 @@ class Sandbox:
         env = policy.environment(workdir)  # the jail (bubblewrap) sets it again inside; its own PID 1 has it too
         self._process = subprocess.Popen(
             [*jail, interpreter(), *WORKER_FLAGS, "-c", WORKER_BOOT, os.pathsep.join(package_roots()),
-             str(child_read), str(child_write), policy.limits.to_argument()],
+             str(child_read), str(child_write), policy.limits.to_argument(), f"rlir-job={self.label or '-'}"],
             pass_fds=(child_read, child_write), cwd="/" if jail_mechanism() else workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=die_with_parent,
