@@ -143,3 +143,18 @@ def test_the_tree_is_the_same_from_children_lists_and_from_parents():
         for pid in reversed(meter.tree(parent.pid)):
             os.kill(pid, 9)
         parent.wait()
+
+
+def test_a_call_that_returns_past_its_budget_between_two_readings_fails_all_the_same(monkeypatch):
+    """The verdict does not depend on when the grader happened to read the worker's usage (on a loaded machine a
+    call may end before the next reading): with no reading during the calls, the second 0.6 CPU s call still
+    overspends the check's 1 CPU s and fails as the student's."""
+    import autograder.sandbox.client as client
+
+    monkeypatch.setattr(client, "POLL_SECONDS", 60.0)
+    with sandbox(call_timeout=5.0) as box:
+        check = Budget(1.0, "this check")
+        box.set_budgets(check)
+        box.function("work")(0.6)
+        with pytest.raises(StudentTimeout, match="the budget of this check"):
+            box.function("work")(0.6)
