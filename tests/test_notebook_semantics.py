@@ -188,3 +188,76 @@ def test_a_cell_time_limit_counts_its_own_time_not_the_machines_load():
     assert loads["<cell 0>"].ok, (loads["<cell 0>"].error, f"{wall:.1f} s of wall clock for the notebook")
     assert not loads["<cell 1>"].ok and "interrupted" in loads["<cell 1>"].error
     assert loads["<cell 2>"].ok
+
+
+def test_the_cells_after_a_fork_bomb_still_run_and_are_still_timed():
+    """A cell that spends every process the worker may have (threads count against the same limit) leaves
+    the cells after it to run as usual: the next answer cell defines its function, and a cell past its
+    limit is still interrupted (found when a student's fork bomb cost a later cell its points, flakily)."""
+    from autograder.sandbox import Sandbox
+    from tests.test_sandbox import require_own_process_count
+
+    require_own_process_count()
+    bomb = '''import os, time
+def sleeper():
+    if os.fork() == 0:
+        time.sleep(30)
+        os._exit(0)
+if os.fork() == 0:  # one child takes back any process slot freed (as a bomb's children still forking do)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        try:
+            sleeper()
+        except OSError:
+            time.sleep(0.001)
+    os._exit(0)
+children = 0
+try:
+    while True:
+        sleeper()
+        children += 1
+except OSError:
+    pass
+'''
+    cells = [("<cell 0>", "ready = 1\n"), ("<cell 1>", bomb), ("<cell 2>", "def answer():\n    return 42\n"),
+             ("<cell 3>", "while True:\n    pass\n"), ("<cell 4>", "def forked():\n    return children, answer()\n")]
+    with Sandbox(cells, notebook=True, cell_timeout=3.0) as box:
+        box.run_until(len(cells))
+        children, answer = box.function("forked")()
+    assert children > 10 and answer == 42, "the bomb ran out of processes, and the cells after it ran"
+    loads = {load.filename: load for load in box.loads}
+    assert loads["<cell 1>"].ok, loads["<cell 1>"].error
+    assert loads["<cell 2>"].ok, loads["<cell 2>"].error
+    assert not loads["<cell 3>"].ok and "interrupted" in loads["<cell 3>"].error, loads["<cell 3>"].error
+    assert loads["<cell 4>"].ok, loads["<cell 4>"].error
+
+
+def test_a_cell_is_timed_by_the_wall_clock_where_no_thread_can_watch_it(monkeypatch):
+    """Where the worker cannot start its watching thread at all, a one-shot wall-clock timer interrupts the
+    cell instead, and disarming it leaves no signal behind."""
+    import signal
+    import threading
+
+    from autograder.sandbox import shell
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    watch = shell._CellWatch()
+    assert not watch.threaded
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(time.monotonic()))
+    try:
+        watch.arm(0.3)
+        start = time.monotonic()
+        while not fired and time.monotonic() - start < 5:
+            pass
+        watch.disarm()
+        assert fired and 0.2 < fired[0] - start < 2.0
+        watch.arm(0.3)
+        watch.disarm()
+        time.sleep(0.6)
+        assert len(fired) == 1, "a disarmed timer fired"
+    finally:
+        signal.signal(signal.SIGALRM, previous)

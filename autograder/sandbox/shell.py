@@ -168,37 +168,68 @@ def _waited(tid: int) -> float:
         return 0.0
 
 
-class _OwnTimeAlarm:
-    """SIGALRM to this process once the calling thread has had ``seconds`` of *own time* (the wall clock less
-    its waits for a CPU, as in meter.py): a cell's limit, the same on a quiet machine and on a busy one. Where
-    the kernel keeps no scheduler statistics own time is the wall clock."""
+class _CellWatch:
+    """SIGALRM to this process once the thread running a cell has had its limit of *own time* (the wall clock
+    less its waits for a CPU, as in meter.py): a cell's limit, the same on a quiet machine and on a busy one.
+    Where the kernel keeps no scheduler statistics own time is the wall clock.
 
-    def __init__(self, seconds: float) -> None:
+    One thread watches every cell of the worker's life, started with the first cell, before any student code
+    runs: threads count against the same process limit as a fork bomb's children, so a thread started per
+    cell could not start after a student's bomb, and the next student cell would fail for it. Should the
+    thread not start at all, a one-shot wall-clock timer (``setitimer``) stands in."""
+
+    def __init__(self) -> None:
         import threading
 
-        self.seconds, self.tid, self.stop = seconds, threading.get_native_id(), threading.Event()
-        self.armed = True  # False once the cell returned: a signal sent just then is ignored
-        self.thread = threading.Thread(target=self._watch, name="rlir-cell-alarm", daemon=True)
+        self._changed = threading.Condition()
+        self._cell: tuple[int, float, float, float] | None = None  # tid, limit, start, waited at start
+        self.armed = False  # False once the cell returned: a signal sent just then is ignored
+        try:
+            threading.Thread(target=self._watch, name="rlir-cell-watch", daemon=True).start()
+            self.threaded = True
+        except RuntimeError:  # no thread to be had: the wall clock stands in
+            self.threaded = False
+
+    def arm(self, seconds: float) -> None:
+        import threading
+        import time
+
+        self.armed = seconds > 0
+        if not self.armed:
+            return
+        if not self.threaded:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return
+        tid = threading.get_native_id()
+        with self._changed:
+            self._cell = (tid, seconds, time.monotonic(), _waited(tid))
+            self._changed.notify()
+
+    def disarm(self) -> None:
+        self.armed = False
+        if not self.threaded:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        with self._changed:
+            self._cell = None
+            self._changed.notify()
 
     def _watch(self) -> None:
         import time
 
-        start, waited = time.monotonic(), _waited(self.tid)
-        while not self.stop.wait(WATCH_SECONDS):
-            if (time.monotonic() - start) - (_waited(self.tid) - waited) > self.seconds:
-                os.kill(os.getpid(), signal.SIGALRM)
-                return
+        while True:
+            with self._changed:
+                while self._cell is None:
+                    self._changed.wait()
+                tid, seconds, start, waited = self._cell
+                if (time.monotonic() - start) - (_waited(tid) - waited) > seconds:
+                    self._cell = None  # one signal per cell
+                    os.kill(os.getpid(), signal.SIGALRM)
+                    continue
+                self._changed.wait(WATCH_SECONDS)
 
-    def __enter__(self) -> _OwnTimeAlarm:
-        if self.seconds > 0:
-            self.thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.armed = False
-        self.stop.set()
-        if self.thread.is_alive():
-            self.thread.join()
+_watch: list[_CellWatch] = []  # the worker's one watcher, made by its first cell
 
 
 def run_cell(shell, source: str, timeout: float) -> dict:
@@ -208,7 +239,9 @@ def run_cell(shell, source: str, timeout: float) -> dict:
     shell.collector = collector = _Collector()
     saved = sys.stdout, sys.stderr
 
-    alarm = _OwnTimeAlarm(timeout)
+    if not _watch:
+        _watch.append(_CellWatch())
+    alarm = _watch[0]
 
     def interrupt(signum, frame):
         if not alarm.armed:
@@ -219,8 +252,11 @@ def run_cell(shell, source: str, timeout: float) -> dict:
     previous = signal.signal(signal.SIGALRM, interrupt)
     sys.stdout, sys.stderr = _Stream(collector, "stdout"), _Stream(collector, "stderr")
     try:
-        with alarm:
+        alarm.arm(timeout)
+        try:
             result = shell.run_cell(source, store_history=False, silent=False)
+        finally:
+            alarm.disarm()
     finally:
         signal.signal(signal.SIGALRM, previous)
         sys.stdout, sys.stderr = saved
