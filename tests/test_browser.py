@@ -103,8 +103,8 @@ def run_each_cell_as_a_student(page, count: int) -> None:
 
 
 def what_the_page_shows(page) -> str:
-    """Each cell's prompt, the first line of its source and its outputs, and the kernel's status, as text."""
-    lines = [f"kernel: {page.locator('.jp-Notebook-ExecutionIndicator').first.get_attribute('data-status')}"]
+    """The status bar (the kernel's status) and each cell's prompt, first line of source and outputs, as text."""
+    lines = ["status bar: " + " ".join(page.locator(".jp-StatusBar-Widget").all_inner_texts()).replace("\n", " ")]
     for cell in page.locator(".jp-Notebook .jp-Cell").all():
         prompt = cell.locator(".jp-InputPrompt").first.inner_text() if cell.locator(".jp-InputPrompt").count() else ""
         source = (cell.locator(".jp-InputArea-editor").first.inner_text() or "").strip().splitlines()[:1]

@@ -456,7 +456,7 @@ class Sandbox:
             if meter is not None:
                 meter.settle()
         for budget in budgets:  # a call that returned past a budget between two readings: the same verdict as
-            if budget.spent.cpu > budget.cpu_seconds:  # one a reading caught, however loaded the machine was
+            if budget.overrun() == "cpu":  # one a reading caught, however loaded the machine was
                 raise _budget_error(budget, "cpu")
         if reply["status"] == "error":
             error = reply["error"]

@@ -9,6 +9,7 @@ instructor's test cells, the gradebook) ever enters this process, its history or
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import signal
 import sys
@@ -229,7 +230,10 @@ class _CellWatch:
                 self._changed.wait(WATCH_SECONDS)
 
 
-_watch: list[_CellWatch] = []  # the worker's one watcher, made by its first cell
+@functools.cache
+def _the_watch() -> _CellWatch:
+    """The worker's one watcher, made by its first cell."""
+    return _CellWatch()
 
 
 def run_cell(shell, source: str, timeout: float) -> dict:
@@ -239,9 +243,7 @@ def run_cell(shell, source: str, timeout: float) -> dict:
     shell.collector = collector = _Collector()
     saved = sys.stdout, sys.stderr
 
-    if not _watch:
-        _watch.append(_CellWatch())
-    alarm = _watch[0]
+    alarm = _the_watch()
 
     def interrupt(signum, frame):
         if not alarm.armed:
