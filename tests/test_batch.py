@@ -3,8 +3,10 @@ student's points, is reported, and never loses a result."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -119,6 +121,21 @@ def test_a_sandbox_worker_names_whose_work_it_runs():
     with Sandbox([("<cell>", "x = 1")], label="zoe/tabular_q_learning"):
         assert student_processes("zoe/tabular_q_learning")  # (the worker, and the jail's processes around it)
     assert processes_gone("zoe/tabular_q_learning")
+
+
+def test_a_job_starts_nbgrader_without_compiling_grammars():
+    """What every batch job pays before any grading (pyproject.toml pins jsonschema for it): nbgrader's start-up
+    imports nbformat, and jsonschema 4.25+ would import rfc3987-syntax with it, which compiles 38 Earley
+    grammars (1.4 CPU s a process). A job runs nbgrader's steps in one process (2 commands, 1 interpreter)."""
+    from autograder.grading import nbgrader_steps
+
+    probe = "import nbgrader.apps.nbgraderapp, sys; print(sorted({'lark', 'rfc3987_syntax'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], env=nbgrader_env(), capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
+    command = nbgrader_steps.command(nbgrader_steps.grading("01_x", "zoe", "--GradeInSandbox.job=j.json"))
+    assert command[:3] == [sys.executable, "-m", "autograder.grading.nbgrader_steps"] and len(command) == 4
+    assert [step[0] for step in json.loads(command[3])] == ["autograde", "generate_feedback"]
 
 
 def test_results_are_merged_into_the_course_gradebook_and_folders(graded):

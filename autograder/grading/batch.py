@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grading import fingerprint
+from autograder.grading import fingerprint, nbgrader_steps
 from autograder.grading import submission as submission_files
 from autograder.grading.grade import (
     GradingOptions,
@@ -109,12 +109,6 @@ def nbgrader_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "nbgrader"), *args]
 
 
-def nbgrader_steps_command(folder: str, student: str, *autograde_args: str) -> list[str]:
-    """``nbgrader autograde`` (with ``autograde_args``) then ``nbgrader generate_feedback`` for one student, in
-    one process."""
-    return [sys.executable, "-m", "autograder.grading.nbgrader_steps", folder, student, *autograde_args]
-
-
 def nbgrader_env() -> dict[str, str]:
     """The environment nbgrader runs in: this venv's bin first on PATH (nbgrader calls alembic from there), and
     this grader's own course packages first on the import path, so that the plugin nbgrader loads (and the
@@ -148,12 +142,10 @@ def prepare_template(course: Path, folder: str, workdir: Path, db_url: str) -> P
     template.mkdir(parents=True)
     shutil.copy(course / "nbgrader_config.py", template)
     shutil.copytree(course / "source" / folder, template / "source" / folder)
-    for extra in ((), (f"--db={db_url}",)):
-        result = subprocess.run(nbgrader_command("generate_assignment", folder, "--force", *extra), cwd=template,
-                                env=nbgrader_env(), capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
-            raise InfrastructureError(f"generate_assignment {' '.join(extra)} failed:\n"
-                                      f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    result = subprocess.run(nbgrader_steps.command(nbgrader_steps.release(folder, db_url)), cwd=template,
+                            env=nbgrader_env(), capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise InfrastructureError(f"generate_assignment failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     with Gradebook(db_url) as gradebook:
         duedate = gradebook.find_assignment(folder).duedate
     if duedate is not None:
@@ -192,7 +184,7 @@ def grade_submission_job(template: str, submission: str, folder: str, student: s
         job = course / JOB_FILE
         job.write_text(json.dumps({"intake": checked.to_dict(), "previous": previous, "shown": shown or {}}),
                        encoding="utf-8")
-        command = nbgrader_steps_command(folder, student, f"--GradeInSandbox.job={job}")
+        command = nbgrader_steps.command(nbgrader_steps.grading(folder, student, f"--GradeInSandbox.job={job}"))
         try:
             returncode, output = _run_group(jailed(command), course, max(timeout - (time.monotonic() - start), 1.0))
         except subprocess.TimeoutExpired:

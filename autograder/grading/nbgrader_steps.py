@@ -1,24 +1,36 @@
-"""Autograde one submission and write its feedback in one process, the way the two nbgrader commands would.
+"""Run several nbgrader commands in one process, the way the commands would run one after another.
 
-``nbgrader autograde`` and ``nbgrader generate_feedback`` each start Python and import nbgrader, nbconvert and
-(for grading) torch and the checks: about 4 s per submission spent twice. This runs nbgrader's own command-line
+Each ``nbgrader`` command starts Python and imports nbgrader, nbconvert and (for grading) the checks: 2 to 3 CPU
+seconds spent again for every command. A batch job autogrades one submission and writes its feedback; a batch's
+template is released twice (into its own gradebook and the course's). This runs nbgrader's own command-line
 application for each step in turn, in one interpreter, with the course's ``nbgrader_config.py`` read afresh for
 each (as the commands would), and stops at the first step that fails.
 
-Usage (in a course folder): ``python -m autograder.grading.nbgrader_steps ASSIGNMENT STUDENT [AUTOGRADE_ARG...]``
-(the extra arguments go to ``autograde``, e.g. ``--GradeInSandbox.job=FILE``). Its exit code says whether every
-step ran; what grading produced is the grading record nbgrader's plugin writes, never this process's output.
+Usage (in a course folder): ``python -m autograder.grading.nbgrader_steps STEPS``, STEPS a JSON list of nbgrader
+argument lists (:func:`command` builds it). Its exit code says whether every step ran; what grading produced is
+the grading record nbgrader's plugin writes, never this process's output.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 
-def steps(folder: str, student: str, *autograde_args: str) -> list[list[str]]:
-    """The nbgrader commands one submission goes through, in order."""
+def grading(folder: str, student: str, *autograde_args: str) -> list[list[str]]:
+    """One submission: ``nbgrader autograde`` (with ``autograde_args``), then ``nbgrader generate_feedback``."""
     return [["autograde", folder, "--student", student, "--create", "--force", *autograde_args],
             ["generate_feedback", folder, "--student", student, "--force"]]
+
+
+def release(folder: str, db_url: str) -> list[list[str]]:
+    """``nbgrader generate_assignment`` into the folder's own gradebook, then into the gradebook at ``db_url``."""
+    return [["generate_assignment", folder, "--force"], ["generate_assignment", folder, "--force", f"--db={db_url}"]]
+
+
+def command(steps: list[list[str]]) -> list[str]:
+    """The command that runs ``steps`` in one process (with this interpreter)."""
+    return [sys.executable, "-m", "autograder.grading.nbgrader_steps", json.dumps(steps)]
 
 
 def run_app(argv: list[str]) -> int:
@@ -53,8 +65,8 @@ def _forget_apps() -> None:
 
 
 def main(argv: list[str]) -> int:
-    folder, student, *autograde_args = argv
-    for step in steps(folder, student, *autograde_args):
+    (steps,) = argv
+    for step in json.loads(steps):
         code = run_app(step)
         if code != 0:
             print(f"nbgrader {step[0]} failed (exit {code})", file=sys.stderr, flush=True)
