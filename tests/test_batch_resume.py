@@ -19,11 +19,14 @@ import pytest
 
 from autograder.grading.batch import batch_grade, nbgrader_env, summary
 from autograder.grading.record import load_record, record_path
+from tests.corpus.tabular_q_learning import UNTRAINED
 from tests.e2e import make_course
+from tests.helpers import notebook_of
 
 NOTEBOOK = "tabular_q_learning.ipynb"
 DUE = "2026-12-01 12:00:00 UTC"
 ON_TIME, LATE = "2026-12-01 10:00:00.000000 UTC", "2026-12-02 09:30:00.000000 UTC"
+CAROL = 40 - sum(UNTRAINED.lost.values())
 
 
 def scores(course: Path, folder: str) -> dict[str, float]:
@@ -42,8 +45,8 @@ def submit(course: Path, folder: str, student: str, notebook: Path, timestamp: s
 
 
 def class_course(tmp: Path) -> tuple[Path, str, Path, Path]:
-    """Assignment 1 with a due date and nbgrader's "zero" late penalty; alice (on time) and carol (late) submit
-    the solution, bob the untouched release."""
+    """Assignment 1 with a due date and nbgrader's "zero" late penalty; alice (on time) submits the solution,
+    carol (late) the solution without train_q_learning (the costly learning check), bob the untouched release."""
     from nbgrader.api import Gradebook
 
     course, folder, solution, release = make_course(tmp, "tabular_q_learning")
@@ -54,7 +57,9 @@ def class_course(tmp: Path) -> tuple[Path, str, Path, Path]:
         gradebook.update_or_create_assignment(folder, duedate=DUE)
     submit(course, folder, "alice", solution, ON_TIME)
     submit(course, folder, "bob", release)
-    submit(course, folder, "carol", solution, LATE)
+    untrained = tmp / "untrained.ipynb"
+    nbformat.write(notebook_of("tabular_q_learning", UNTRAINED), str(untrained))
+    submit(course, folder, "carol", untrained, LATE)
     return course, folder, solution, release
 
 
@@ -77,7 +82,7 @@ def test_submission_times_and_the_late_penalty_reach_the_gradebook(graded):
         assert str(alice.timestamp).startswith("2026-12-01 10:00") and alice.total_seconds_late == 0
         assert alice.score == 40 and alice.late_submission_penalty == 0
         assert carol.total_seconds_late == 21.5 * 3600
-        assert carol.score == 40 and carol.late_submission_penalty == 40  # nbgrader's "zero" method
+        assert carol.score == CAROL and carol.late_submission_penalty == CAROL  # nbgrader's "zero" method
 
 
 def test_a_rerun_with_nothing_changed_grades_nobody_and_costs_a_small_fraction(graded, tmp_path):
@@ -109,7 +114,7 @@ def test_a_machinery_failure_keeps_every_previous_grade_and_exits_2(graded, tmp_
     report = json.loads((tmp_path / "report.json").read_text())
     assert {s["status"] for s in report["students"]} == {"infrastructure"}
     assert all(s["attempts"] == 3 and "longer than 3 s" in s["reason"] for s in report["students"])
-    assert scores(course, folder) == before == {"alice": 40, "bob": 0, "carol": 40}
+    assert scores(course, folder) == before == {"alice": 40, "bob": 0, "carol": CAROL}
     assert {s: record_path(course, s, folder).read_bytes() for s in before} == records
     assert (course / "feedback" / "alice" / folder / "tabular_q_learning.html").read_bytes() == feedback
     out = capsys.readouterr().out
@@ -125,7 +130,7 @@ def test_one_resubmission_regrades_one_student(graded):
     results = {r.student: r for r in batch_grade(course, folder, workers=2, progress=False)}
     assert {s: r.status for s, r in results.items()} == {"alice": "unchanged", "bob": "graded",
                                                           "carol": "unchanged"}
-    assert scores(course, folder) == {"alice": 40, "bob": 0, "carol": 40}
+    assert scores(course, folder) == {"alice": 40, "bob": 0, "carol": CAROL}
 
 
 def test_a_stale_record_is_reported_and_regraded_never_mixed_in(graded):
@@ -166,7 +171,7 @@ def test_a_changed_check_is_rejudged_alone_and_the_moved_scores_are_listed(grade
             else:  # reused, not judged again: the verdict and its time are the stored ones
                 assert (now.fingerprint, now.points, now.message, now.seconds) == (
                     was.fingerprint, was.points, was.message, was.seconds)
-    assert scores(course, folder) == {"alice": 40 - points, "bob": 0, "carol": 40 - points}
+    assert scores(course, folder) == {"alice": 40 - points, "bob": 0, "carol": CAROL - points}
 
 
 @pytest.fixture

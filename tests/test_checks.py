@@ -6,7 +6,9 @@ alternative solution keeps full marks; the same submission graded twice gets the
 
 The expensive cells (``EXPENSIVE`` of each corpus: learning runs) are left out of the default runs here: the
 instructor solution's are run once, through nbgrader, by tests/test_e2e.py; the runs here that include them
-are marked slow. Assignment-specific tests are in tests/test_<id>.py; the data are in tests/corpus/<id>.py.
+are marked slow, and so is grading the solution's cheap cells through the sandbox, which that nbgrader run
+covers (with every cell's errors: none). Assignment-specific tests are in tests/test_<id>.py; the data are in
+tests/corpus/<id>.py.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def assert_full_marks_through_the_sandbox(assignment: str, without: set[str]) ->
     assert verdict.points == verdict.max_points == sum(p for g, p in points.items() if g not in without)
 
 
+@pytest.mark.slow  # by default tests/test_e2e.py grades the whole solution through nbgrader and the sandbox
 @pytest.mark.parametrize("assignment", IDS)
 def test_instructor_solution_gets_full_marks_of_the_cheap_cells_through_the_sandbox(assignment):
     assert_full_marks_through_the_sandbox(assignment, expensive(assignment))

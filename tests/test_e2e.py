@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from autograder.assignments import registry
+from autograder.grading.record import load_record, record_path
 from tests.e2e import autograde_and_feedback, feedback_html, make_course, same_notebook, scores, submit
 from tests.helpers import ROOT, corpus, notebook_of, require_jail
 
@@ -98,7 +99,11 @@ def test_release_hides_solutions_and_hidden_tests(course, assignment):
 
 @pytest.mark.parametrize("assignment", IDS)
 def test_instructor_solution_gets_full_marks(course, assignment):
+    """Every graded cell, learning checks too, through nbgrader and the sandbox; and every cell of the notebook
+    ran without an error (the grading record lists none)."""
     assert course.scores("solution") == points(assignment)
+    record = load_record(record_path(course.root, "solution", course.folder))
+    assert record.cell_errors == [] and record.points == record.max_points == sum(points(assignment).values())
 
 
 @pytest.mark.parametrize("assignment", IDS)

@@ -19,10 +19,16 @@ import pytest
 from autograder.grading.batch import batch_grade, summary, write_report
 from autograder.grading.submission import MAX_NOTEBOOK_BYTES
 from tests.corpus.adversarial import GRADER_SECRETS, SNOOP_ENVIRONMENT
+from tests.corpus.tabular_q_learning import UNTRAINED
 from tests.e2e import answer_cells, autograde_and_feedback, make_course
-from tests.helpers import require_jail
+from tests.helpers import ROOT, require_jail
 
 NOTEBOOK = "tabular_q_learning.ipynb"
+# Only the classmate and "hostile" (whose feedback must keep its learning curve) train: the learning check is the
+# costly one (about 15 s a submission). The other attackers leave train_q_learning as released (as UNTRAINED
+# does) and earn the rest.
+FULL = 40
+UNTRAINED_SCORE = FULL - sum(UNTRAINED.lost.values())
 # What a refused link points to (instructor solution, gradebook, a root-only file, a classmate's work); the
 # autograded notebook holds the restored hidden tests by nbgrader's design, feedback never does.
 REFUSED = ("BEGIN SOLUTION", "SQLite format", "root-only secret", "classmate's own text")
@@ -82,13 +88,14 @@ for path in glob.glob("/tmp/**/gradebook.db", recursive=True) + glob.glob("{{cou
 '''
 
 
-def solution_notebook(solution: Path, release: Path) -> nbformat.NotebookNode:
-    """The release with the instructor's answers filled in, as a student would write them (no markers)."""
+def solution_notebook(solution: Path, release: Path, train: bool = False) -> nbformat.NotebookNode:
+    """The release with the instructor's answers filled in, as a student would write them (no markers);
+    train_q_learning only with ``train``."""
     nb = nbformat.read(str(release), as_version=4)
     solved = answer_cells(solution)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solved:
+        if grade_id in solved and (train or grade_id != "answer_train_q_learning"):
             cell.source = "\n".join(line for line in solved[grade_id].splitlines() if "### " not in line)
     return nb
 
@@ -104,7 +111,7 @@ def batch(tmp_path_factory):
     shutil.rmtree(course / "submitted", ignore_errors=True)
     submitted = course / "submitted"
     good = solution_notebook(source, release)
-    write(submitted / "classmate" / folder, good)
+    write(submitted / "classmate" / folder, solution_notebook(source, release, train=True))
     (submitted / "classmate" / folder / "notes.txt").write_text("the classmate's own text")
 
     secret = tmp_path_factory.mktemp("root") / "secret.txt"
@@ -123,7 +130,7 @@ def batch(tmp_path_factory):
     (submitted / "symlinked" / folder).mkdir(parents=True)
     (submitted / "symlinked" / folder / NOTEBOOK).symlink_to(source)
 
-    hostile = solution_notebook(source, release)
+    hostile = solution_notebook(source, release, train=True)  # its feedback keeps the learning curve
     hostile.cells += [nbformat.v4.new_code_cell(s) for s in SCRIPTS]
     hostile.cells.append(nbformat.v4.new_markdown_cell(MARKDOWN))
     hostile.cells += [nbformat.v4.new_code_cell(HISTORY), nbformat.v4.new_code_cell(
@@ -161,13 +168,14 @@ def batch(tmp_path_factory):
     with grader_secrets():
         results = batch_grade(course, folder, workers=2, progress=False)
     write_report(results, course / "batch-report.json")
-    (course / "batch-summary.txt").write_text(summary(results, 40))
+    (course / "batch-summary.txt").write_text(summary(results, FULL))
     return course, folder, {r.student: r for r in results}, segments_before
 
 
-def snooping_notebook(source: Path, release: Path) -> nbformat.NotebookNode:
-    """A correct notebook whose shape_reward prints every environment it can find and raises with the secrets."""
-    nb = solution_notebook(source, release)
+def snooping_notebook(source: Path, release: Path, train: bool = False) -> nbformat.NotebookNode:
+    """A correct notebook (train_q_learning only with ``train``) whose shape_reward prints every environment it
+    can find and raises with the secrets."""
+    nb = solution_notebook(source, release, train)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_shape_reward":
             cell.source = SNOOP_ENVIRONMENT
@@ -219,12 +227,12 @@ def handed_back(course: Path, folder: str, student: str) -> dict[str, bytes]:
 
 def test_the_classmate_keeps_full_marks(batch):
     _, _, results, _ = batch
-    assert results["classmate"].ok and results["classmate"].points == 40
+    assert results["classmate"].ok and results["classmate"].points == FULL
 
 
 def test_links_fifos_and_outside_hard_links_are_refused_and_never_copied(batch):
     course, folder, results, _ = batch
-    assert results["linker"].ok and results["linker"].points == 40
+    assert results["linker"].ok and results["linker"].points == UNTRAINED_SCORE
     files = handed_back(course, folder, "linker")
     names = {Path(name).name for name in files}
     assert names & {"gradebook.db", "solution.ipynb.txt", "classmate.txt", "secret.txt", "hardlinked.py",
@@ -238,7 +246,7 @@ def test_links_fifos_and_outside_hard_links_are_refused_and_never_copied(batch):
         assert name in notes
     feedback = (course / "feedback" / "linker" / folder / "tabular_q_learning.html").read_text()
     assert "Grading notes" in feedback and "symbolic link" in feedback and "hard link" in feedback
-    assert "NOTE linker: gradebook.db: a symbolic link" in summary(list(results.values()), 40)
+    assert "NOTE linker: gradebook.db: a symbolic link" in summary(list(results.values()), FULL)
 
 
 def test_a_notebook_that_is_a_link_is_not_graded_and_nothing_it_points_to_comes_back(batch):
@@ -261,7 +269,8 @@ def test_the_graders_secrets_reach_nothing_grading_hands_back(batch):
     batch report or its summary (issue 21)."""
     course, folder, results, _ = batch
     scores = {cell.grade_id: cell.points for cell in results["snoop"].record.cells}
-    assert results["snoop"].ok and scores["shape_reward"] == 0 and results["snoop"].points == 40 - 2, scores
+    assert results["snoop"].ok and scores["shape_reward"] == 0, scores
+    assert results["snoop"].points == UNTRAINED_SCORE - 2, scores
     graded = nbformat.read(str(course / "autograded" / "snoop" / folder / NOTEBOOK), as_version=4)
     assert "ENVIRONMENTS" in json.dumps(graded) and "RuntimeError" in json.dumps(graded)  # it ran, and raised
     assert secrets_in(course) == {}
@@ -269,7 +278,7 @@ def test_the_graders_secrets_reach_nothing_grading_hands_back(batch):
 
 def test_student_html_and_javascript_lose_their_active_content(batch):
     course, folder, results, _ = batch
-    assert results["hostile"].ok and results["hostile"].points == 40
+    assert results["hostile"].ok and results["hostile"].points == FULL
     nb = nbformat.read(str(course / "autograded" / "hostile" / folder / NOTEBOOK), as_version=4)
     graded = "".join(str(c.get("outputs", "")) + (c.source if c.cell_type == "markdown" else "") for c in nb.cells)
     feedback = (course / "feedback" / "hostile" / folder / "tabular_q_learning.html").read_text()
@@ -326,11 +335,11 @@ def test_the_students_jail_leaves_nothing_behind_and_opens_no_gradebook(batch):
 def test_deleted_and_retyped_graded_cells_are_put_back_graded_and_noted(batch):
     course, folder, results, _ = batch
     result = results["repaired"]
-    assert result.ok and result.points == 40
+    assert result.ok and result.points == UNTRAINED_SCORE
     notes = " ".join(result.notes) + (course / "feedback" / "repaired" / folder / "tabular_q_learning.html").read_text()
     assert "greedy_policy" in notes and "missing" in notes
     assert "shape_reward" in notes and "markdown" in notes
-    text = summary(list(results.values()), 40)
+    text = summary(list(results.values()), FULL)
     assert "NOTE repaired: graded cell greedy_policy was missing" in text
     assert "NOTE repaired: graded cell shape_reward had been changed to a markdown cell" in text
 
@@ -344,7 +353,7 @@ def test_what_cannot_be_graded_gets_one_clear_line_zero_and_a_feedback_page(batc
     course, folder, results, _ = batch
     result = results[student]
     assert not result.ok and result.refused and result.points == 0 and reason in result.error
-    line = next(line for line in summary(list(results.values()), 40).splitlines() if student in line)
+    line = next(line for line in summary(list(results.values()), FULL).splitlines() if student in line)
     assert line.startswith(f"NOT GRADED {student}: ") and reason in line
     page = (course / "feedback" / student / folder / "tabular_q_learning.html").read_text()
     assert reason.split(" (")[0] in page and "0 points" in page
@@ -353,7 +362,7 @@ def test_what_cannot_be_graded_gets_one_clear_line_zero_and_a_feedback_page(batc
 def test_an_old_format_notebook_is_converted_and_graded(batch):
     _, _, results, _ = batch
     result = results["old_format"]
-    assert result.ok and result.points == 40, result.error
+    assert result.ok and result.points == UNTRAINED_SCORE, result.error
     assert any("format 3" in note for note in result.notes)
 
 
@@ -361,7 +370,7 @@ def test_a_notebook_over_the_size_limit_for_its_stored_outputs_is_graded_without
     course, folder, results, _ = batch
     assert (course / "submitted" / "bloated" / folder / NOTEBOOK).stat().st_size > MAX_NOTEBOOK_BYTES
     result = results["bloated"]
-    assert result.ok and result.points == 40, result.error
+    assert result.ok and result.points == UNTRAINED_SCORE, result.error
     assert any("outputs" in note and "cleared" in note for note in result.notes), result.notes
     feedback = (course / "feedback" / "bloated" / folder / "tabular_q_learning.html").read_text()
     assert "cleared" in feedback and len(feedback) < MAX_NOTEBOOK_BYTES // 10
@@ -373,7 +382,7 @@ def test_the_gradebook_has_every_student_and_zero_for_what_was_not_graded(batch)
     course, folder, results, _ = batch
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission(folder, s).score for s in results}
-    assert scores["classmate"] == 40 and scores["garbled"] == 0 and scores["symlinked"] == 0
+    assert scores["classmate"] == FULL and scores["garbled"] == 0 and scores["symlinked"] == 0
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +408,7 @@ def test_plain_nbgrader_copies_no_link_and_grades_no_linked_notebook(plain_nbgra
     course, folder = plain_nbgrader
     linker = handed_back(course, folder, "linker")
     assert {Path(n).name for n in linker} & {"solution.txt", "hardlinked.py"} == set()
-    assert sum(scores(course, folder, NOTEBOOK, "linker").values()) == 40
+    assert sum(scores(course, folder, NOTEBOOK, "linker").values()) == UNTRAINED_SCORE
     assert sum(scores(course, folder, NOTEBOOK, "symlinked").values()) == 0
     for content in handed_back(course, folder, "symlinked").values():
         assert b"BEGIN SOLUTION" not in content and b"def value_iteration" not in content
@@ -412,7 +421,7 @@ def test_plain_nbgrader_hands_back_none_of_the_graders_secrets(plain_nbgrader):
 
     course, folder = plain_nbgrader
     assert scores(course, folder, NOTEBOOK, "snoop")["shape_reward"] == 0
-    assert sum(scores(course, folder, NOTEBOOK, "snoop").values()) == 40 - 2
+    assert sum(scores(course, folder, NOTEBOOK, "snoop").values()) == UNTRAINED_SCORE - 2
     assert secrets_in(course) == {}
 
 
@@ -422,10 +431,8 @@ def test_the_grade_command_hands_back_none_of_the_graders_secrets_and_ignores_it
     marks), shape_reward fails with what it raised, and no secret is printed."""
     import sys
 
-    from tests.helpers import ROOT
-
     source = ROOT / "source" / "01_tabular_q_learning" / NOTEBOOK
-    write(tmp_path, snooping_notebook(source, ROOT / "release" / "01_tabular_q_learning" / NOTEBOOK))
+    write(tmp_path, snooping_notebook(source, ROOT / "release" / "01_tabular_q_learning" / NOTEBOOK, train=True))
     env = {**os.environ, **GRADER_SECRETS, "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8", "OMP_NUM_THREADS": "3",
            "MKL_NUM_THREADS": "3"}
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / NOTEBOOK), "--assignment",

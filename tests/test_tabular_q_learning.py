@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from autograder.assignments import registry
 from autograder.assignments import tabular_q_learning as checks
 from autograder.toolkit.framework import CheckFailure
-from tests.corpus.tabular_q_learning import MUTANTS
-from tests.helpers import solution_namespace
+from tests.corpus.tabular_q_learning import MUTANTS, UNTRAINED
+from tests.helpers import ROOT, graded_cells, solution_namespace
 
 ASSIGNMENT = "tabular_q_learning"
 
@@ -22,6 +23,15 @@ def test_failure_message_names_property_input_expected_got_and_hint():
     assert "terminated=True ignores Q[next_state]" in message
     assert "terminated=True" in failure.value.falsifying_input
     assert "no next state to bootstrap from" in failure.value.hint
+
+
+def test_the_untrained_solution_batch_tests_grade_loses_the_points_it_states():
+    """UNTRAINED (the solution, train_q_learning as released) stands in for a correct classmate where learning is
+    not the subject; the batch tests count on its score, so its lost points are the notebook's, and its lost
+    cells are exactly those that call train_q_learning."""
+    points = registry()[ASSIGNMENT].points(ROOT)
+    assert {grade_id: points[grade_id] for grade_id in UNTRAINED.lost} == UNTRAINED.lost
+    assert set(UNTRAINED.lost) == {g for g, source in graded_cells(ASSIGNMENT).items() if "train_q_learning" in source}
 
 
 @pytest.mark.slow

@@ -318,6 +318,11 @@ def shape_reward(reward, terminated):
 
 EXPENSIVE = ("q_learning_learns",)
 
+# The instructor solution with train_q_learning left as released: full marks but for the two checks that train
+# it, without the learning check's cost (about 15 s a submission); for batch tests whose subject is not learning.
+UNTRAINED = Submission(base="solution", unsolved=("train_q_learning",),
+                       lost={"train_q_learning_interface": 2.0, "q_learning_learns": 6.0})
+
 # A partly wrong submission graded twice (tests/test_checks.py); train_q_learning imports a progress bar.
 TWICE = Submission(base="solution", mutants=("epsilon_greedy_explores_only_non_greedy",),
                    prepended=(("train_q_learning", "from tqdm.auto import tqdm\n"),), deleted=EXPENSIVE,
