@@ -6,8 +6,8 @@ alternative solution keeps full marks; the same submission graded twice gets the
 
 The expensive cells (``EXPENSIVE`` of each corpus: learning runs) are left out of the default runs here: the
 instructor solution's are run once, through nbgrader, by tests/test_e2e.py; the runs here that include them
-are marked slow, and so is grading the solution's cheap cells through the sandbox, which that nbgrader run
-covers (with every cell's errors: none). Assignment-specific tests are in tests/test_<id>.py; the data are in
+are marked slow, and so are the solution's cheap cells in process and through the sandbox, which that nbgrader
+run covers (with every cell's errors: none). Assignment-specific tests are in tests/test_<id>.py; the data are in
 tests/corpus/<id>.py.
 """
 
@@ -89,6 +89,7 @@ def test_source_notebook_has_no_outputs(assignment):
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
+@pytest.mark.slow  # by default tests/test_e2e.py grades the whole solution (and the alternatives here, in process)
 @pytest.mark.parametrize("assignment", IDS)
 def test_instructor_solution_passes_every_cheap_graded_cell_in_process(assignment):
     results = run_cells(assignment, solution_namespace(assignment), only=cheap(assignment))
