@@ -19,14 +19,14 @@ import pytest
 
 from autograder.grading.batch import batch_grade, nbgrader_env, summary
 from autograder.grading.record import load_record, record_path
-from tests.corpus.tabular_q_learning import UNTRAINED
+from tests.corpus.tabular_q_learning import UNTRAINED, UNTRAINED_POINTS
 from tests.e2e import make_course
 from tests.helpers import notebook_of
 
 NOTEBOOK = "tabular_q_learning.ipynb"
 DUE = "2026-12-01 12:00:00 UTC"
 ON_TIME, LATE = "2026-12-01 10:00:00.000000 UTC", "2026-12-02 09:30:00.000000 UTC"
-ALICE = 40 - sum(UNTRAINED.lost.values())
+ALICE = UNTRAINED_POINTS  # alice submits UNTRAINED
 
 
 def scores(course: Path, folder: str) -> dict[str, float]:

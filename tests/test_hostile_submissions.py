@@ -19,7 +19,7 @@ import pytest
 from autograder.grading.batch import batch_grade, summary, write_report
 from autograder.grading.submission import MAX_NOTEBOOK_BYTES
 from tests.corpus.adversarial import GRADER_SECRETS, SNOOP_ENVIRONMENT
-from tests.corpus.tabular_q_learning import UNTRAINED
+from tests.corpus.tabular_q_learning import UNTRAINED, UNTRAINED_POINTS
 from tests.e2e import answer_cells, autograde_and_feedback, make_course
 from tests.helpers import ROOT, require_jail
 
@@ -28,7 +28,6 @@ NOTEBOOK = "tabular_q_learning.ipynb"
 # costly one (about 15 s a submission). The other attackers leave train_q_learning as released (as UNTRAINED
 # does) and earn the rest.
 FULL = 40
-UNTRAINED_SCORE = FULL - sum(UNTRAINED.lost.values())
 # What a refused link points to (instructor solution, gradebook, a root-only file, a classmate's work); the
 # autograded notebook holds the restored hidden tests by nbgrader's design, feedback never does.
 REFUSED = ("BEGIN SOLUTION", "SQLite format", "root-only secret", "classmate's own text")
@@ -95,7 +94,7 @@ def solution_notebook(solution: Path, release: Path, train: bool = False) -> nbf
     solved = answer_cells(solution)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solved and (train or grade_id != "answer_train_q_learning"):
+        if grade_id in solved and (train or grade_id not in {f"answer_{name}" for name in UNTRAINED.unsolved}):
             cell.source = "\n".join(line for line in solved[grade_id].splitlines() if "### " not in line)
     return nb
 
@@ -232,7 +231,7 @@ def test_the_classmate_keeps_full_marks(batch):
 
 def test_links_fifos_and_outside_hard_links_are_refused_and_never_copied(batch):
     course, folder, results, _ = batch
-    assert results["linker"].ok and results["linker"].points == UNTRAINED_SCORE
+    assert results["linker"].ok and results["linker"].points == UNTRAINED_POINTS
     files = handed_back(course, folder, "linker")
     names = {Path(name).name for name in files}
     assert names & {"gradebook.db", "solution.ipynb.txt", "classmate.txt", "secret.txt", "hardlinked.py",
@@ -270,7 +269,7 @@ def test_the_graders_secrets_reach_nothing_grading_hands_back(batch):
     course, folder, results, _ = batch
     scores = {cell.grade_id: cell.points for cell in results["snoop"].record.cells}
     assert results["snoop"].ok and scores["shape_reward"] == 0, scores
-    assert results["snoop"].points == UNTRAINED_SCORE - 2, scores
+    assert results["snoop"].points == UNTRAINED_POINTS - 2, scores
     graded = nbformat.read(str(course / "autograded" / "snoop" / folder / NOTEBOOK), as_version=4)
     assert "ENVIRONMENTS" in json.dumps(graded) and "RuntimeError" in json.dumps(graded)  # it ran, and raised
     assert secrets_in(course) == {}
@@ -335,7 +334,7 @@ def test_the_students_jail_leaves_nothing_behind_and_opens_no_gradebook(batch):
 def test_deleted_and_retyped_graded_cells_are_put_back_graded_and_noted(batch):
     course, folder, results, _ = batch
     result = results["repaired"]
-    assert result.ok and result.points == UNTRAINED_SCORE
+    assert result.ok and result.points == UNTRAINED_POINTS
     notes = " ".join(result.notes) + (course / "feedback" / "repaired" / folder / "tabular_q_learning.html").read_text()
     assert "greedy_policy" in notes and "missing" in notes
     assert "shape_reward" in notes and "markdown" in notes
@@ -362,7 +361,7 @@ def test_what_cannot_be_graded_gets_one_clear_line_zero_and_a_feedback_page(batc
 def test_an_old_format_notebook_is_converted_and_graded(batch):
     _, _, results, _ = batch
     result = results["old_format"]
-    assert result.ok and result.points == UNTRAINED_SCORE, result.error
+    assert result.ok and result.points == UNTRAINED_POINTS, result.error
     assert any("format 3" in note for note in result.notes)
 
 
@@ -370,7 +369,7 @@ def test_a_notebook_over_the_size_limit_for_its_stored_outputs_is_graded_without
     course, folder, results, _ = batch
     assert (course / "submitted" / "bloated" / folder / NOTEBOOK).stat().st_size > MAX_NOTEBOOK_BYTES
     result = results["bloated"]
-    assert result.ok and result.points == UNTRAINED_SCORE, result.error
+    assert result.ok and result.points == UNTRAINED_POINTS, result.error
     assert any("outputs" in note and "cleared" in note for note in result.notes), result.notes
     feedback = (course / "feedback" / "bloated" / folder / "tabular_q_learning.html").read_text()
     assert "cleared" in feedback and len(feedback) < MAX_NOTEBOOK_BYTES // 10
@@ -408,7 +407,7 @@ def test_plain_nbgrader_copies_no_link_and_grades_no_linked_notebook(plain_nbgra
     course, folder = plain_nbgrader
     linker = handed_back(course, folder, "linker")
     assert {Path(n).name for n in linker} & {"solution.txt", "hardlinked.py"} == set()
-    assert sum(scores(course, folder, NOTEBOOK, "linker").values()) == UNTRAINED_SCORE
+    assert sum(scores(course, folder, NOTEBOOK, "linker").values()) == UNTRAINED_POINTS
     assert sum(scores(course, folder, NOTEBOOK, "symlinked").values()) == 0
     for content in handed_back(course, folder, "symlinked").values():
         assert b"BEGIN SOLUTION" not in content and b"def value_iteration" not in content
@@ -421,7 +420,7 @@ def test_plain_nbgrader_hands_back_none_of_the_graders_secrets(plain_nbgrader):
 
     course, folder = plain_nbgrader
     assert scores(course, folder, NOTEBOOK, "snoop")["shape_reward"] == 0
-    assert sum(scores(course, folder, NOTEBOOK, "snoop").values()) == UNTRAINED_SCORE - 2
+    assert sum(scores(course, folder, NOTEBOOK, "snoop").values()) == UNTRAINED_POINTS - 2
     assert secrets_in(course) == {}
 
 

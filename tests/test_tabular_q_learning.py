@@ -8,7 +8,7 @@ import pytest
 from autograder.assignments import registry
 from autograder.assignments import tabular_q_learning as checks
 from autograder.toolkit.framework import CheckFailure
-from tests.corpus.tabular_q_learning import MUTANTS, UNTRAINED
+from tests.corpus.tabular_q_learning import MUTANTS, UNTRAINED, UNTRAINED_POINTS
 from tests.helpers import ROOT, graded_cells, solution_namespace
 
 ASSIGNMENT = "tabular_q_learning"
@@ -31,6 +31,7 @@ def test_the_untrained_solution_batch_tests_grade_loses_the_points_it_states():
     cells are exactly those that call train_q_learning."""
     points = registry()[ASSIGNMENT].points(ROOT)
     assert {grade_id: points[grade_id] for grade_id in UNTRAINED.lost} == UNTRAINED.lost
+    assert sum(points.values()) - sum(UNTRAINED.lost.values()) == UNTRAINED_POINTS
     assert set(UNTRAINED.lost) == {g for g, source in graded_cells(ASSIGNMENT).items() if "train_q_learning" in source}
 
 

@@ -322,6 +322,7 @@ EXPENSIVE = ("q_learning_learns",)
 # it, without the learning check's cost (about 15 s a submission); for batch tests whose subject is not learning.
 UNTRAINED = Submission(base="solution", unsolved=("train_q_learning",),
                        lost={"train_q_learning_interface": 2.0, "q_learning_learns": 6.0})
+UNTRAINED_POINTS = 40.0 - sum(UNTRAINED.lost.values())  # what it scores of the notebook's 40
 
 # A partly wrong submission graded twice (tests/test_checks.py); train_q_learning imports a progress bar.
 TWICE = Submission(base="solution", mutants=("epsilon_greedy_explores_only_non_greedy",),
